@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make bench: what vmseal costs, every figure a ratio against a baseline
+# measured in the same run, min/median/max over REPS runs (10 by
+# default).  One table on stdout, JSON in bench/out/.  A benchmark, not a
+# test: nothing fails on speed; a missed goal is marked so.
+#   bench/run.sh BUILD_DIR   (BUILD_DIR/vmseal, BUILD_DIR/bench/*)
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+B=${1:-$root/build-bench}
+VMSEAL=$B/vmseal
+LAUNCH=$B/bench/bench_launch
+BROKER=$B/bench/bench_broker
+MINI=$root/build/tests/probes/mini_qmp
+QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
+REPS=${REPS:-10}
+USER_=${BENCH_USER:-nobody}
+out_dir=$root/bench/out
+mkdir -p "$out_dir"
+
+for f in "$VMSEAL" "$LAUNCH" "$BROKER" "$MINI" "$QEMU"; do
+	[ -x "$f" ] || { echo "bench: $f missing (make bench builds it)" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (vmseal drops to $USER_)" >&2; exit 1; }
+
+t=$(mktemp -d "${TMPDIR:-/tmp}/vmseal-bench.XXXXXX")
+chmod 755 "$t"
+export VMSEAL_RUN_DIR=$t/run
+trap 'rm -rf "$t"' EXIT
+
+# stats V...: "min median max" of numbers.
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { printf "%.3f %.3f %.3f\n", v[1], v[int((NR + 1) / 2)], v[NR] }'
+}
+field() { # KEY LINE: the value of KEY=... in a bench_launch line
+	sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"
+}
+
+rows=()	# "figure|unit|vmseal min med max|baseline min med max|ratio|goal|met"
+add_row() { # FIGURE UNIT VSTATS BSTATS RATIO GOAL MET
+	rows+=("$1|$2|$3|$4|$5|$6|$7")
+}
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+meets() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {
+	if (op == "le") print (r <= g ? "yes" : "NO"); else print (r >= g ? "yes" : "NO") }'; }
+
+# --- the guest: a 3-level chain of 256 MiB, every layer written ---------
+echo "bench: making a 3-level 256 MiB chain ..." >&2
+img=$t/images
+mkdir -p "$img"
+(
+	cd "$img" || exit 1
+	qemu-img create -q -f qcow2 base.qcow2 256M &&
+		qemu-io -f qcow2 -c 'write -P 0x11 0 128M' base.qcow2 >/dev/null &&
+		qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 mid.qcow2 &&
+		qemu-io -f qcow2 -c 'write -P 0x22 128M 64M' mid.qcow2 >/dev/null &&
+		qemu-img create -q -f qcow2 -F qcow2 -b mid.qcow2 top.qcow2 &&
+		qemu-io -f qcow2 -c 'write -P 0x33 192M 64M' top.qcow2 >/dev/null
+) || { echo "bench: cannot make the chain" >&2; exit 1; }
+# The baseline opens them by path as the guest's user; vmseal needs not.
+chown -R "$USER_" "$img"
+
+args="-machine pc -accel tcg -m 128 -nodefaults -display none -S"
+sandbox="on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+cat >"$t/guest.ini" <<EOF
+[vmseal]
+version = 1
+name = bench
+[emulator]
+binary = $QEMU
+args = $args
+args = -qmp unix:$t/run/bench/qmp.sock,server=on,wait=off
+[sandbox]
+user = $USER_
+[chain]
+record = none
+[disk root]
+image = $img/top.qcow2
+format = qcow2
+device = none
+EOF
+mkdir -p "$t/bare"
+chown "$USER_" "$t/bare"
+hmp='qemu-io root \"read 0 256M\"'
+
+echo "bench: guest launch and sequential read, $REPS runs each ..." >&2
+vl=() bl=() vr=() br=() rss=()
+for ((i = 0; i < REPS; i++)); do
+	# Alternating, so drift in the machine's load hits both sides.
+	line=$("$LAUNCH" "$t/run/bench/qmp.sock" --hmp "$hmp" -- \
+		"$VMSEAL" run "$t/guest.ini" 2>>"$t/vmseal.err")
+	vl+=("$(field launch_ms "$line")") vr+=("$(field hmp_ms "$line")")
+	rss+=("$(field rss_kb "$line")")
+	# The baseline: the same QEMU command line (with -sandbox) opening
+	# the chain by path, as the same user, without vmseal.
+	line=$("$LAUNCH" "$t/bare/qmp.sock" --hmp "$hmp" -- \
+		/usr/bin/setpriv --reuid="$(id -u "$USER_")" --regid="$(id -g "$USER_")" --clear-groups \
+		"$QEMU" $args -sandbox "$sandbox" \
+		-qmp "unix:$t/bare/qmp.sock,server=on,wait=off" \
+		-blockdev "driver=file,node-name=f0,filename=$img/top.qcow2" \
+		-blockdev driver=qcow2,node-name=root,file=f0 2>>"$t/bare.err")
+	bl+=("$(field launch_ms "$line")") br+=("$(field hmp_ms "$line")")
+done
+vs=$(stats "${vl[@]}") bs=$(stats "${bl[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "launch to QMP query-status, broker, 3-level chain" ms "$vs" "$bs" "$r" "<= 1.05" "$(meets "$r" 1.05 le)"
+vs=$(stats "${vr[@]}") bs=$(stats "${br[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "qemu-io read 0 256M through the chain (HMP)" ms "$vs" "$bs" "$r" "<= 1.02" "$(meets "$r" 1.02 le)"
+rs=$(stats "${rss[@]}")
+maxrss=$(cut -d' ' -f3 <<<"$rs")
+add_row "vmseal supervisor peak RSS during a run" KiB "$rs" "-" "-" "< 4096" \
+	"$(awk -v m="$maxrss" 'BEGIN { print (m < 4096 ? "yes" : "NO") }')"
+
+# --- policy = deny with a minimal emulator -------------------------------
+cat >"$t/deny.ini" <<EOF
+[vmseal]
+version = 1
+name = bench-deny
+[emulator]
+binary = $MINI
+args = -qmp unix:$t/run/bench-deny/qmp.sock
+[sandbox]
+policy = deny
+user = $USER_
+[chain]
+record = none
+[disk root]
+image = $img/top.qcow2
+format = qcow2
+device = none
+EOF
+echo "bench: policy = deny, minimal emulator, $REPS runs ..." >&2
+vd=() bd=()
+for ((i = 0; i < REPS; i++)); do
+	line=$("$LAUNCH" "$t/run/bench-deny/qmp.sock" -- "$VMSEAL" run "$t/deny.ini" 2>>"$t/deny.err")
+	vd+=("$(field launch_ms "$line")")
+	rm -f "$t/run/bench-deny/qmp.sock"
+	line=$("$LAUNCH" "$t/bare/mini.sock" -- /usr/bin/setpriv --reuid="$(id -u "$USER_")" \
+		--regid="$(id -g "$USER_")" --clear-groups "$MINI" -qmp "unix:$t/bare/mini.sock")
+	bd+=("$(field launch_ms "$line")")
+	rm -f "$t/bare/mini.sock"
+done
+vs=$(stats "${vd[@]}") bs=$(stats "${bd[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "launch to QMP, deny, minimal static emulator" ms "$vs" "$bs" "$r" "<= 1.02" "$(meets "$r" 1.02 le)"
+
+# --- the broker and the filter, from inside --------------------------------
+echo "bench: broker round trip and filtered getpid, $REPS runs ..." >&2
+om=() op=() pm=() pp=() gf=() gp=()
+for ((i = 0; i < REPS; i++)); do
+	"$BROKER" 10000 1000000 >"$t/broker.out" || break
+	read -r _ a b < <(grep '^open_broker_us' "$t/broker.out"); om+=("$a") op+=("$b")
+	read -r _ a b < <(grep '^open_plain_us' "$t/broker.out"); pm+=("$a") pp+=("$b")
+	gf+=("$(awk '/^getpid_filtered_ns/ { print $2 }' "$t/broker.out")")
+	gp+=("$(awk '/^getpid_plain_ns/ { print $2 }' "$t/broker.out")")
+done
+vs=$(stats "${om[@]}") bs=$(stats "${pm[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "broker round trip per open, median" us "$vs" "$bs" "$r" "<= 15" "$(meets "$r" 15 le)"
+vs=$(stats "${op[@]}") bs=$(stats "${pp[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "broker round trip per open, p99" us "$vs" "$bs" "$r" "-" "-"
+# The same with broker and caller on one CPU: what is left is the
+# broker's own work, not the wake-up of another (virtual) CPU.
+oc=() pc=()
+for ((i = 0; i < REPS; i++)); do
+	"$BROKER" 10000 1000 --one-cpu >"$t/broker1.out" || break
+	read -r _ a _ < <(grep '^open_broker_us' "$t/broker1.out"); oc+=("$a")
+	read -r _ a _ < <(grep '^open_plain_us' "$t/broker1.out"); pc+=("$a")
+done
+vs=$(stats "${oc[@]}") bs=$(stats "${pc[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "broker round trip per open, median, broker and caller on one CPU" us "$vs" "$bs" "$r" "(analysis)" "-"
+vs=$(stats "${gf[@]}") bs=$(stats "${gp[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "getpid under the filter" ns "$vs" "$bs" "$r" "<= 1.3" "$(meets "$r" 1.3 le)"
+
+# --- chain resolution against qemu-img ------------------------------------
+echo "bench: chain resolution (bench/chain.sh) ..." >&2
+: >"$t/chain.raw"
+CHAIN_RAW=$t/chain.raw REPS=$REPS "$root/bench/chain.sh" "$VMSEAL" >/dev/null
+while read -r d vmin vmed vmax qmin qmed qmax; do
+	r=$(ratio_of "$qmed" "$vmed")
+	goal="-" met="-"
+	if [ "$d" -ge 100 ]; then
+		goal=">= 10 faster" met=$(meets "$r" 10 ge)
+	fi
+	add_row "chain of $d: vmseal chain vs qemu-img info (x faster)" ms \
+		"$vmin $vmed $vmax" "$qmin $qmed $qmax" "$r" "$goal" "$met"
+done <"$t/chain.raw"
+
+# --- the table --------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+printf '\nvmseal %s, %s, %d CPUs, %s, Linux %s; %d runs each; min / median / max\n\n' \
+	"$("$VMSEAL" --version | cut -d' ' -f2)" "$cpu" "$(nproc)" \
+	"$(free -g | awk '/^Mem:/ { print $2 " GiB" }')" "$(uname -r)" "$REPS"
+printf '| %s | %s | %s | %s | %s | %s | %s |\n' figure unit vmseal baseline ratio goal met
+printf '|---|---|---|---|---|---|---|\n'
+json="{\"machine\":{\"cpu\":\"$cpu\",\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\"},\"reps\":$REPS,\"figures\":["
+sep=""
+for row in "${rows[@]}"; do
+	IFS='|' read -r fig unit v b r goal met <<<"$row"
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$fig" "$unit" "$v" "$b" "$r" "$goal" "$met"
+	json+="$sep{\"figure\":\"$fig\",\"unit\":\"$unit\",\"vmseal\":\"$v\",\"baseline\":\"$b\",\"ratio\":\"$r\",\"goal\":\"$goal\",\"met\":\"$met\"}"
+	sep=","
+done
+json+="]}"
+f=$out_dir/bench-$(date -u +%Y%m%dT%H%M%SZ).json
+echo "$json" >"$f"
+printf '\nwritten: %s\n' "$f"

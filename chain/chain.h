@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VS_CHAIN_CHAIN_H
+#define VS_CHAIN_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "chain/image.h"
+#include "common/err.h"
+#include "common/sha256.h"
+
+/*
+ * A file a member names besides its backing file: a qcow2 external data
+ * file or a VMDK extent.  Reached under the same rules as a member.
+ */
+struct chain_file {
+	char *name;		/* as the header writes it */
+	char *path;		/* path_combine() result, as QEMU names it */
+	char *real_path;	/* normalised path that was opened */
+	int fd;			/* O_CLOEXEC; -1 when not kept open */
+	int open_flags;		/* O_RDONLY or O_RDWR */
+	struct stat st;
+	uint64_t size;		/* st_size, or a block device's size */
+	bool blockdev;
+};
+
+/* One image of a backing chain, as vmseal opened and decoded it. */
+struct chain_member {
+	char *path;		/* as QEMU names it: path_combine() result */
+	char *real_path;	/* normalised path that was opened */
+	struct image_info info;	/* info.format is this member's format */
+	int fd;			/* O_CLOEXEC; -1 when not kept open */
+	int open_flags;		/* O_RDONLY or O_RDWR */
+	struct stat st;
+	unsigned depth;		/* 0 for the top image */
+	uint64_t size;		/* st_size, or a block device's size */
+	bool blockdev;		/* a block device (allowed by the disk) */
+	/* The format came from the disk's backing-format, not a header. */
+	bool format_from_config;
+	/* SHA-256 of the header bytes the decoder read, and how many. */
+	uint8_t header_sha256[SHA256_LEN];
+	size_t header_len;
+	struct chain_file *data_file;	/* qcow2 data file, or NULL */
+	struct chain_file *extents;	/* VMDK descriptor extents */
+	size_t n_extents;
+};
+
+struct chain {
+	struct chain_member *m;	/* m[0] is the top, m[n-1] the base */
+	size_t n;
+};
+
+struct chain_opts {
+	/* Absolute directories every member must lie beneath. */
+	char *const *roots;
+	size_t n_roots;
+	unsigned max_depth;	/* members below the top, at most */
+	bool top_writable;	/* open the top O_RDWR, others O_RDONLY */
+	bool keep_fds;		/* keep members open in chain_member.fd */
+	/*
+	 * Decode the top but follow no backing name: the caller names
+	 * every backing member itself (a wrapped emulator's explicit graph).
+	 */
+	bool top_only;
+	bool allow_data_file;	/* follow a qcow2 external data file */
+	bool allow_blockdev;	/* a member may be a block device */
+	/*
+	 * The user's statement of the format of a backing member whose
+	 * naming image records none; VS_FMT_NONE: refuse such a member.
+	 */
+	enum vs_format backing_format;
+};
+
+/*
+ * Opens image (absolute path) and every backing member it names, never
+ * following a symlink and never leaving opts->roots, decodes each header
+ * with the format recorded for it (the top's from fmt) and refuses
+ * anything not recorded, loops, depth over max_depth and non-regular
+ * files (block devices only when allowed).  Data files (when allowed) and
+ * VMDK extents are opened under the same rules.  On failure returns -errno with err's context naming the image
+ * (and offset) and nothing left open.
+ */
+int chain_resolve(const char *image, enum vs_format fmt,
+		  const struct chain_opts *opts, struct chain *out,
+		  struct vs_err *err);
+
+void chain_free(struct chain *c);
+
+/* Closes the fds a chain holds, keeping everything else. */
+void chain_close_fds(struct chain *c);
+
+#endif

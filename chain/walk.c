@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The backing chain walker.  Every name it follows comes from a header a
+ * guest could have written, and it runs as root, so it decides everything
+ * on the name before touching the file system: protocol prefixes, depth,
+ * recorded format, and the allowed roots are all checked on the string,
+ * and only then is the file reached, beneath its root's directory fd with
+ * openat2(O_PATH, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so the kernel
+ * enforces what the lexical check assumed.  That O_PATH handle opens
+ * nothing (no FIFO blocks, no device driver runs); only once fstat() says
+ * it is a regular file (or an allowed block device) is that same inode
+ * opened, through /proc/self/fd.  One path resolution and one header read
+ * per member, so a deep chain costs linear time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chain/chain.h"
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+
+/* Header names are the guest's bytes: shown escaped and cut short. */
+#define QUOTE_MAX 256
+/* openat2() says EAGAIN on a racing rename or a lease; retry a little. */
+#define OPEN_RETRIES 8
+
+struct root {
+	char *path;	/* as configured, normalised */
+	char *real;	/* realpath(): members may be named either way */
+	int fd;		/* O_PATH, what openat2() resolves beneath */
+};
+
+/* Who names the file being opened: for error messages only. */
+struct ref {
+	char ctx[sizeof(((struct vs_err *)0)->context)];
+	char name[QUOTE_MAX];	/* quoted name from a header; "" for the top */
+	const char *what;	/* "backing file", "data file", "extent file" */
+};
+
+struct walk {
+	const struct chain_opts *opts;
+	struct vs_err *err;
+	struct root *roots;
+	size_t n_roots;
+	char *roots_str;	/* "(/img, /data)" */
+	uint8_t *buf;
+	size_t buf_size;
+	struct chain *c;
+	size_t cap;
+	/*
+	 * Every (dev, ino) in the chain so far, with the path it was reached
+	 * by: an open-addressing hash, so the loop check stays linear in
+	 * depth.  Sized to a power of two at least twice the entries.
+	 */
+	struct seen *seen;
+	size_t seen_cap, n_seen;
+};
+
+struct seen {
+	dev_t dev;
+	ino_t ino;
+	const char *path;	/* owned by the chain */
+};
+
+static const char *quote(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		char tmp[5];
+		size_t n = 1;
+
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
+			tmp[0] = (char)*p;
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		/* Keep room for "..." and the NUL. */
+		if (o + n + 4 > size) {
+			memcpy(dst + o, "...", 4);
+			return dst;
+		}
+		memcpy(dst + o, tmp, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+static const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFBLK:
+		return "block device";
+	case S_IFCHR:
+		return "char device";
+	case S_IFDIR:
+		return "directory";
+	case S_IFLNK:
+		return "symlink";
+	}
+	return "unknown type";
+}
+
+/* Sets err->context from ref and the message from fmt. */
+static int __attribute__((format(printf, 4, 5)))
+ref_err(struct walk *w, const struct ref *ref, int errnum, const char *fmt,
+	...)
+{
+	char msg[sizeof(w->err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vs_err_ctx(w->err, "%s", ref->ctx);
+	return vs_errf(w->err, errnum, "%s", msg);
+}
+
+static void roots_close(struct walk *w)
+{
+	for (size_t i = 0; i < w->n_roots; i++) {
+		if (w->roots[i].fd >= 0)
+			close(w->roots[i].fd);
+		free(w->roots[i].path);
+		free(w->roots[i].real);
+	}
+	free(w->roots);
+	free(w->roots_str);
+	w->roots = NULL;
+	w->n_roots = 0;
+}
+
+/* Roots are the admin's config: opened as written, symlinks and all. */
+static int roots_open(struct walk *w)
+{
+	const struct chain_opts *o = w->opts;
+	size_t len = 3;
+	char *p;
+
+	if (!o->n_roots || !o->roots)
+		return vs_errf(w->err, EINVAL, "no image roots configured");
+	w->roots = xcalloc(o->n_roots, sizeof(*w->roots));
+	w->n_roots = o->n_roots;
+	for (size_t i = 0; i < w->n_roots; i++)
+		w->roots[i].fd = -1;
+
+	for (size_t i = 0; i < w->n_roots; i++) {
+		const char *dir = o->roots[i];
+		struct root *rt = &w->roots[i];
+		int e;
+
+		vs_err_ctx(w->err, "%s", dir);
+		rt->path = path_normalize(dir);
+		if (!rt->path)
+			return vs_errf(w->err, EINVAL,
+				       "image root is not an absolute path");
+		rt->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rt->fd < 0)
+			return vs_errnof(w->err, errno,
+					 "cannot open image root");
+		rt->real = realpath(dir, NULL);
+		if (!rt->real) {
+			e = errno;
+			return vs_errnof(w->err, e,
+					 "cannot resolve image root");
+		}
+		len += strlen(dir) + 2;
+	}
+	vs_err_clear(w->err);
+
+	w->roots_str = p = xmalloc(len);
+	*p++ = '(';
+	for (size_t i = 0; i < w->n_roots; i++) {
+		size_t n = strlen(o->roots[i]);
+
+		if (i) {
+			memcpy(p, ", ", 2);
+			p += 2;
+		}
+		memcpy(p, o->roots[i], n);
+		p += n;
+	}
+	memcpy(p, ")", 2);
+	return 0;
+}
+
+/* The root path lies beneath, by name as configured or as resolved. */
+static const struct root *find_root(const struct walk *w, const char *path,
+				    const char **rest)
+{
+	for (size_t i = 0; i < w->n_roots; i++) {
+		const struct root *rt = &w->roots[i];
+
+		if (path_is_beneath(path, rt->path)) {
+			*rest = path_rest(path, rt->path);
+			return rt;
+		}
+		if (path_is_beneath(path, rt->real)) {
+			*rest = path_rest(path, rt->real);
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+static int open_beneath(int dirfd, const char *rest, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+
+	for (int tries = 0;; tries++) {
+		long fd = syscall(SYS_openat2, dirfd, rest, &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		if ((errno != EAGAIN && errno != EINTR) ||
+		    tries >= OPEN_RETRIES)
+			return -errno;
+	}
+}
+
+static size_t seen_slot(const struct walk *w, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)dev * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ino;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (size_t)h & (w->seen_cap - 1);
+}
+
+/* Where this inode already is in the chain, or NULL. */
+static const char *already_in_chain(const struct walk *w, const struct stat *st)
+{
+	if (!w->seen_cap)
+		return NULL;
+	for (size_t i = seen_slot(w, st->st_dev, st->st_ino);;
+	     i = (i + 1) & (w->seen_cap - 1)) {
+		const struct seen *e = &w->seen[i];
+
+		if (!e->path)
+			return NULL;
+		if (e->dev == st->st_dev && e->ino == st->st_ino)
+			return e->path;
+	}
+}
+
+static void seen_put(struct walk *w, dev_t dev, ino_t ino, const char *path)
+{
+	size_t i;
+
+	if (2 * (w->n_seen + 1) > w->seen_cap) {
+		struct seen *old = w->seen;
+		size_t old_cap = w->seen_cap;
+
+		w->seen_cap = w->seen_cap ? w->seen_cap * 2 : 16;
+		w->seen = xcalloc(w->seen_cap, sizeof(*w->seen));
+		w->n_seen = 0;
+		for (size_t k = 0; k < old_cap; k++)
+			if (old[k].path)
+				seen_put(w, old[k].dev, old[k].ino,
+					 old[k].path);
+		free(old);
+	}
+	for (i = seen_slot(w, dev, ino); w->seen[i].path;
+	     i = (i + 1) & (w->seen_cap - 1))
+		;
+	w->seen[i] = (struct seen){ dev, ino, path };
+	w->n_seen++;
+}
+
+/*
+ * Opens the inode an O_PATH handle holds, with mode: the path is not
+ * looked up again, so nothing can be swapped in between.
+ */
+static int reopen(int opath, int mode)
+{
+	char p[40];
+	int fd;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", opath);
+	fd = open(p, mode | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
+static int blockdev_size(int fd, uint64_t *size)
+{
+	return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+}
+
+/*
+ * Reaches path (taking it), named as ref says, and opens it with mode:
+ * the name's lexical checks, an O_PATH handle beneath its root, the type
+ * and loop checks on that handle, and only then an open of the inode.
+ * Errors about reaching the file name ref.
+ */
+static int open_file(struct walk *w, char *path_in, int mode,
+		     const struct ref *ref, struct chain_file *f)
+{
+	_cleanup_free_ char *path = path_in;
+	_cleanup_free_ char *real = NULL;
+	_cleanup_fd_ int opath = -1;
+	_cleanup_fd_ int fd = -1;
+	char subject[QUOTE_MAX * 2 + 48], prefix[sizeof(subject) + 2];
+	char qreal[QUOTE_MAX], qo[QUOTE_MAX];
+	const struct root *rt;
+	const char *rest = NULL, *seen;
+	uint64_t size;
+	struct stat st;
+	int r;
+
+	real = path_normalize(path);
+	quote(qreal, sizeof(qreal), real ? real : path);
+	if (!ref->name[0]) {
+		snprintf(subject, sizeof(subject), "image");
+		prefix[0] = '\0';
+	} else {
+		if (strcmp(ref->name, qreal) == 0)
+			snprintf(subject, sizeof(subject), "%s '%s'",
+				 ref->what, ref->name);
+		else
+			snprintf(subject, sizeof(subject), "%s '%s' (%s)",
+				 ref->what, ref->name, qreal);
+		snprintf(prefix, sizeof(prefix), "%s: ", subject);
+	}
+
+	if (!real)
+		return ref_err(w, ref, EINVAL,
+			       "%s climbs above /", subject);
+	rt = find_root(w, real, &rest);
+	if (!rt)
+		return ref_err(w, ref, EACCES,
+			       "%s lies outside the allowed roots %s", subject,
+			       w->roots_str);
+	if (!rest[0])
+		return ref_err(w, ref, EINVAL,
+			       "%snot a regular file (directory)", prefix);
+
+	opath = open_beneath(rt->fd, rest, O_PATH | O_CLOEXEC);
+	if (opath < 0) {
+		switch (-opath) {
+		case ELOOP:
+			return ref_err(w, ref, ELOOP, "%ssymlink in path",
+				       prefix);
+		case EXDEV:
+			return ref_err(w, ref, EXDEV,
+				       "%spath escapes the image root %s",
+				       prefix, rt->path);
+		case ENOSYS:
+			return ref_err(w, ref, ENOSYS,
+				       "%sopenat2() is not available; vmseal needs Linux 5.6 or later",
+				       prefix);
+		}
+		return ref_err(w, ref, -opath, "%scannot open: %s", prefix,
+			       strerror(-opath));
+	}
+	if (fstat(opath, &st) < 0)
+		return ref_err(w, ref, errno, "%scannot stat: %s", prefix,
+			       strerror(errno));
+	if (S_ISBLK(st.st_mode) && !w->opts->allow_blockdev)
+		return ref_err(w, ref, EINVAL,
+			       "%snot a regular file (block device); refused unless the disk sets block-device = allow",
+			       prefix);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return ref_err(w, ref, EINVAL, "%snot a regular file (%s)",
+			       prefix, file_type(st.st_mode));
+	seen = already_in_chain(w, &st);
+	if (seen) {
+		quote(qo, sizeof(qo), seen);
+		if (strcmp(seen, real) == 0)
+			return ref_err(w, ref, ELOOP,
+				       "loop: %s is already in the chain", qo);
+		return ref_err(w, ref, ELOOP,
+			       "loop: %s is already in the chain as %s", qreal,
+			       qo);
+	}
+
+	fd = reopen(opath, mode);
+	if (fd < 0)
+		return ref_err(w, ref, -fd, "%scannot open: %s", prefix,
+			       strerror(-fd));
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		r = blockdev_size(fd, &size);
+		if (r < 0)
+			return ref_err(w, ref, -r,
+				       "%scannot read the block device's size: %s",
+				       prefix, strerror(-r));
+	}
+
+	memset(f, 0, sizeof(*f));
+	f->path = steal_ptr(&path);
+	f->real_path = steal_ptr(&real);
+	f->fd = steal_fd(&fd);
+	f->open_flags = mode;
+	f->st = st;
+	f->size = size;
+	f->blockdev = S_ISBLK(st.st_mode);
+	seen_put(w, st.st_dev, st.st_ino, f->real_path);
+	return 0;
+}
+
+static void file_free(struct chain_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->name);
+	free(f->path);
+	free(f->real_path);
+}
+
+static int read_header(struct walk *w, struct chain_member *m,
+		       enum vs_format fmt)
+{
+	uint64_t fsize = m->size;
+	size_t want = fsize < VS_HEADER_READ ? (size_t)fsize : VS_HEADER_READ;
+	size_t need = 0;
+	ssize_t got;
+	int r;
+
+	/* A raw image's bytes are the guest's: never read, never decoded. */
+	if (fmt == VS_FMT_RAW)
+		want = 0;
+	got = pread_full(m->fd, w->buf, want, 0);
+	if (got < 0)
+		return vs_errnof(w->err, (int)-got, "cannot read the header");
+	r = image_decode(fmt, w->buf, (size_t)got, fsize, &m->info, &need,
+			 w->err);
+	if (r == -EAGAIN) {
+		/* The decoder asks once for all it needs; only a lie asks twice. */
+		if (need <= (size_t)got || need > VS_HEADER_MAX || need > fsize)
+			return vs_errf(w->err, EINVAL,
+				       "internal error: decoder asked for %zu bytes",
+				       need);
+		if (need > w->buf_size) {
+			w->buf = xrealloc(w->buf, need);
+			w->buf_size = need;
+		}
+		got = pread_full(m->fd, w->buf, need, 0);
+		if (got < 0)
+			return vs_errnof(w->err, (int)-got,
+					 "cannot read the header");
+		r = image_decode(fmt, w->buf, (size_t)got, fsize, &m->info,
+				 &need, w->err);
+		if (r == -EAGAIN) {
+			vs_err_ctx(w->err, "%s", "");
+			return vs_errf(w->err, EIO,
+				       "header changed while vmseal was reading it");
+		}
+	}
+	if (r == 0) {
+		/* What the record compares: the bytes this decision rests on. */
+		m->header_len = m->info.header_used < (size_t)got ?
+					m->info.header_used : (size_t)got;
+		sha256(w->buf, m->header_len, m->header_sha256);
+	}
+	return r;
+}
+
+/* Header names that are no local file name are refused as strings. */
+static int check_name(struct walk *w, const struct ref *ref, const char *name)
+{
+	if (!name[0])
+		return ref_err(w, ref, EINVAL, "empty %s name", ref->what);
+	if (strncmp(name, "json:", 5) == 0 || path_has_protocol(name))
+		return ref_err(w, ref, EINVAL,
+			       "%s name '%s' uses a protocol or json: prefix; vmseal only follows local file names",
+			       ref->what, ref->name);
+	return 0;
+}
+
+/* ref for a name at offset off in member p's header. */
+static void set_ref(struct ref *ref, const struct chain_member *p,
+		    const char *name, uint64_t off, const char *what)
+{
+	char qreal[QUOTE_MAX];
+
+	quote(ref->name, sizeof(ref->name), name);
+	quote(qreal, sizeof(qreal), p->real_path);
+	snprintf(ref->ctx, sizeof(ref->ctx), "%s: offset 0x%llx", qreal,
+		 (unsigned long long)off);
+	ref->what = what;
+}
+
+/*
+ * A qcow2 external data file: its name is resolved like a backing name
+ * (relative to the image's directory), beneath the roots, and opened with
+ * the image's own access mode; refused unless the disk allows data files.
+ */
+static int add_data_file(struct walk *w, size_t idx)
+{
+	const struct chain_member *m = &w->c->m[idx];
+	struct chain_file f;
+	struct ref ref;
+	int r;
+
+	if (!m->info.has_data_file)
+		return 0;
+	set_ref(&ref, m, m->info.data_file_name, m->info.data_file_name_offset,
+		"data file");
+	if (!w->opts->allow_data_file)
+		return ref_err(w, &ref, EACCES,
+			       "image has an external data file '%s' (qcow2 incompatible feature bit 2); refused unless the disk sets data-file = allow",
+			       ref.name);
+	r = check_name(w, &ref, m->info.data_file_name);
+	if (r)
+		return r;
+	r = open_file(w, path_combine(m->path, m->info.data_file_name),
+		      m->open_flags, &ref, &f);
+	if (r)
+		return r;
+	f.name = xstrdup(m->info.data_file_name);
+	w->c->m[idx].data_file = xmalloc(sizeof(f));
+	*w->c->m[idx].data_file = f;
+	return 0;
+}
+
+/*
+ * The extents a VMDK descriptor names, under the same rules.  QEMU 7.2
+ * cannot take them as descriptors (the plan says so); `vmseal chain`
+ * shows them.
+ */
+static int add_extents(struct walk *w, size_t idx)
+{
+	struct chain_member *m = &w->c->m[idx];
+
+	if (!m->info.n_extents)
+		return 0;
+	m->extents = xcalloc(m->info.n_extents, sizeof(*m->extents));
+	for (size_t k = 0; k < m->info.n_extents; k++) {
+		const struct image_extent *e = &m->info.extents[k];
+		struct ref ref;
+		int r;
+
+		set_ref(&ref, m, e->name, e->line_offset, "extent file");
+		r = check_name(w, &ref, e->name);
+		if (r == 0)
+			r = open_file(w, path_combine(m->path, e->name),
+				      m->open_flags, &ref, &m->extents[k]);
+		if (r)
+			return r;
+		m->extents[k].name = xstrdup(e->name);
+		m->n_extents = k + 1;
+	}
+	return 0;
+}
+
+static void close_member_fds(struct chain_member *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	if (m->data_file && m->data_file->fd >= 0) {
+		close(m->data_file->fd);
+		m->data_file->fd = -1;
+	}
+	for (size_t k = 0; k < m->n_extents; k++) {
+		if (m->extents[k].fd >= 0)
+			close(m->extents[k].fd);
+		m->extents[k].fd = -1;
+	}
+}
+
+/*
+ * Opens path (taking it) as member number c->n, checks it and decodes its
+ * header, then reaches the files it names besides its backing file.
+ * Errors about reaching a file name its ref; errors in its bytes name the
+ * file itself.
+ */
+static int add_member(struct walk *w, char *path, enum vs_format fmt,
+		      unsigned depth, bool fmt_from_config,
+		      const struct ref *ref)
+{
+	struct chain_member *m;
+	struct chain_file f;
+	char qreal[QUOTE_MAX];
+	size_t idx;
+	int mode, r;
+
+	mode = depth == 0 && w->opts->top_writable ? O_RDWR : O_RDONLY;
+	r = open_file(w, path, mode, ref, &f);
+	if (r)
+		return r;
+
+	if (w->c->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 4;
+		w->c->m = xreallocarray(w->c->m, w->cap, sizeof(*w->c->m));
+	}
+	idx = w->c->n++;
+	m = &w->c->m[idx];
+	memset(m, 0, sizeof(*m));
+	m->path = f.path;
+	m->real_path = f.real_path;
+	m->fd = f.fd;
+	m->open_flags = f.open_flags;
+	m->st = f.st;
+	m->size = f.size;
+	m->blockdev = f.blockdev;
+	m->depth = depth;
+	m->format_from_config = fmt_from_config;
+
+	quote(qreal, sizeof(qreal), m->real_path);
+	r = read_header(w, m, fmt);
+	if (r < 0) {
+		vs_err_prefix(w->err, "%s", qreal);
+		return r;
+	}
+	if (m->info.needs_read_only && m->open_flags == O_RDWR) {
+		vs_err_ctx(w->err, "%s: offset 0x4", qreal);
+		return vs_errf(w->err, EINVAL,
+			       "VMDK version 3 images can only be opened read-only; set readonly = yes for this disk");
+	}
+	r = add_data_file(w, idx);
+	if (r == 0)
+		r = add_extents(w, idx);
+	if (r)
+		return r;
+	if (!w->opts->keep_fds)
+		close_member_fds(&w->c->m[idx]);
+	return 0;
+}
+
+/* Checks the last member's backing name as a string, then opens it. */
+static int follow_backing(struct walk *w)
+{
+	const struct chain_member *p = &w->c->m[w->c->n - 1];
+	const char *name = p->info.backing_name;
+	enum vs_format fmt = p->info.backing_format;
+	unsigned depth = p->depth + 1;
+	bool from_config = false;
+	struct ref ref;
+	int r;
+
+	set_ref(&ref, p, name, p->info.backing_name_offset, "backing file");
+	r = check_name(w, &ref, name);
+	if (r)
+		return r;
+	if (depth > w->opts->max_depth)
+		return ref_err(w, &ref, E2BIG,
+			       "chain deeper than max-depth %u (backing file '%s' would be member %u below the top)",
+			       w->opts->max_depth, ref.name, depth);
+	if (fmt == VS_FMT_NONE && p->info.backing_format_name[0]) {
+		char qf[QUOTE_MAX];
+
+		return ref_err(w, &ref, ENOTSUP,
+			       "backing file '%s' has format '%s', which vmseal does not decode",
+			       ref.name,
+			       quote(qf, sizeof(qf),
+				     p->info.backing_format_name));
+	}
+	if (fmt == VS_FMT_NONE && w->opts->backing_format == VS_FMT_NONE)
+		return ref_err(w, &ref, EINVAL,
+			       "backing file '%s' has no recorded format (%s); vmseal never probes formats: set backing-format for this disk if you know it",
+			       ref.name,
+			       p->info.format == VS_FMT_QED ?
+				       "QED records only raw, with its backing-format-no-probe flag" :
+				       "qcow2 backing-format extension missing");
+	if (fmt == VS_FMT_NONE) {
+		/* The user's statement, never a guess from the bytes. */
+		fmt = w->opts->backing_format;
+		from_config = true;
+	}
+	/* QEMU's rule: relative to the directory of the naming image. */
+	return add_member(w, path_combine(p->path, name), fmt, depth,
+			  from_config, &ref);
+}
+
+int chain_resolve(const char *image, enum vs_format fmt,
+		  const struct chain_opts *opts, struct chain *out,
+		  struct vs_err *err)
+{
+	struct walk w = {
+		.opts = opts,
+		.err = err,
+		.c = out,
+	};
+	struct ref ref = { .name = "", .what = "image" };
+	int r;
+
+	vs_err_clear(err);
+	out->m = NULL;
+	out->n = 0;
+	quote(ref.ctx, sizeof(ref.ctx), image);
+	if (image[0] != '/')
+		return ref_err(&w, &ref, EINVAL,
+			       "image path is not absolute");
+	if (fmt == VS_FMT_NONE)
+		return ref_err(&w, &ref, EINVAL,
+			       "no format recorded for the image; vmseal never probes formats");
+
+	r = roots_open(&w);
+	if (r == 0) {
+		w.buf_size = VS_HEADER_READ;
+		w.buf = xmalloc(w.buf_size);
+		r = add_member(&w, xstrdup(image), fmt, 0, false, &ref);
+		while (r == 0 && !opts->top_only &&
+		       out->m[out->n - 1].info.has_backing)
+			r = follow_backing(&w);
+	}
+	roots_close(&w);
+	free(w.seen);
+	free(w.buf);
+	if (r < 0)
+		chain_free(out);
+	return r;
+}
+
+void chain_close_fds(struct chain *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		close_member_fds(&c->m[i]);
+}
+
+void chain_free(struct chain *c)
+{
+	chain_close_fds(c);
+	for (size_t i = 0; i < c->n; i++) {
+		struct chain_member *m = &c->m[i];
+
+		free(m->path);
+		free(m->real_path);
+		if (m->data_file)
+			file_free(m->data_file);
+		free(m->data_file);
+		for (size_t k = 0; k < m->n_extents; k++)
+			file_free(&m->extents[k]);
+		free(m->extents);
+		image_info_free(&m->info);
+	}
+	free(c->m);
+	c->m = NULL;
+	c->n = 0;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/path.h"
+#include "common/xalloc.h"
+
+char *path_combine(const char *image, const char *name)
+{
+	const char *slash;
+
+	if (name[0] == '/')
+		return xstrdup(name);
+	slash = strrchr(image, '/');
+	if (!slash)
+		return xstrdup(name);
+	return xasprintf("%.*s%s", (int)(slash - image + 1), image, name);
+}
+
+char *path_normalize(const char *path)
+{
+	size_t len = strlen(path);
+	char *out;
+	size_t o = 0;
+	const char *p = path;
+
+	if (path[0] != '/')
+		return NULL;
+	out = xmalloc(len + 2);
+	while (*p) {
+		const char *start;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		start = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - start);
+		if (n == 1 && start[0] == '.')
+			continue;
+		if (n == 2 && start[0] == '.' && start[1] == '.') {
+			if (o == 0) {
+				free(out);
+				return NULL;
+			}
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			o--; /* the slash itself */
+			continue;
+		}
+		out[o++] = '/';
+		memcpy(out + o, start, n);
+		o += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
+bool path_is_beneath(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	if (strncmp(path, dir, n) != 0)
+		return false;
+	return path[n] == '\0' || path[n] == '/';
+}
+
+const char *path_rest(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		n = 0;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+bool path_has_protocol(const char *path)
+{
+	return path[strcspn(path, ":/")] == ':';
+}
+
+bool path_has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	while (*p) {
+		const char *start = p;
+
+		while (*p && *p != '/')
+			p++;
+		if (p - start == 2 && start[0] == '.' && start[1] == '.')
+			return true;
+		while (*p == '/')
+			p++;
+	}
+	return false;
+}
+
+char *path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}

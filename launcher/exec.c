@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <selinux/selinux.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "launcher/exec.h"
+#include "sandbox/policy.h"
+
+/* What a child that could not exec tells its parent. */
+struct child_report {
+	int step;
+	int errnum;
+	char msg[512];
+};
+
+static void __attribute__((noreturn))
+child_fail(int sock, enum launch_step step, const struct vs_err *e)
+{
+	struct child_report r = { .step = step, .errnum = e->code };
+
+	vs_err_str(e, r.msg, sizeof(r.msg));
+	(void)!send(sock, &r, sizeof(r), MSG_NOSIGNAL);
+	_exit(127);
+}
+
+static void __attribute__((noreturn))
+child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock)
+{
+	struct vs_err err = { 0 };
+	int keep[s->n_fds + s->n_keep + 1];
+	int top = 3, notify_fd, rc;
+
+	/* Signals the parent handles stay default in the emulator. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, sigmask, NULL);
+
+	/* Keep the report socket clear of every number being placed. */
+	for (size_t i = 0; i < s->n_fds; i++) {
+		if (s->src_fds[i] >= top)
+			top = s->src_fds[i] + 1;
+		if (s->dst_fds[i] >= top)
+			top = s->dst_fds[i] + 1;
+	}
+	for (size_t i = 0; i < s->n_keep; i++) {
+		if (s->keep_fds[i] >= top)
+			top = s->keep_fds[i] + 1;
+	}
+	rc = fcntl(sock, F_DUPFD_CLOEXEC, top);
+	if (rc < 0) {
+		vs_errnof(&err, errno, "moving the report socket");
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	sock = rc;
+	rc = fd_remap(s->src_fds, s->dst_fds, s->n_fds);
+	if (rc < 0) {
+		vs_errnof(&err, -rc, "placing the image descriptors");
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	memcpy(keep, s->dst_fds, s->n_fds * sizeof(int));
+	/* What the caller passes (a monitor socket, a tap) stays as it is. */
+	for (size_t i = 0; i < s->n_keep; i++) {
+		keep[s->n_fds + i] = s->keep_fds[i];
+		fd_set_cloexec(s->keep_fds[i], false);
+	}
+	keep[s->n_fds + s->n_keep] = sock;
+	rc = fd_close_all_except(keep, s->n_fds + s->n_keep + 1);
+	if (rc < 0) {
+		vs_errnof(&err, -rc, "closing inherited descriptors");
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	/* Opened (and labelled) as root; from here on the guest's user. */
+	if (s->privs && privs_drop(s->privs, &err) < 0) {
+		vs_err_prefix(&err, "dropping privileges");
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		vs_errnof(&err, errno, "setting NO_NEW_PRIVS");
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	/*
+	 * The last step that opens a file (/proc/thread-self/attr/exec):
+	 * once the filter is in, opens wait for a broker that is not serving
+	 * yet.  The context survives the uid change above and applies at
+	 * the execve below.
+	 */
+	if (s->exec_context && setexeccon_raw(s->exec_context) < 0) {
+		vs_errnof(&err, errno, "cannot set the exec context %s",
+			  s->exec_context);
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	rc = policy_load(s->filter, s->policy, &notify_fd, &err);
+	if (rc < 0)
+		child_fail(sock, LAUNCH_SETUP, &err);
+	/*
+	 * From here on every open waits for the broker, which only starts
+	 * serving once it has the listener: no open until exec.
+	 */
+	if (notify_fd >= 0) {
+		rc = fd_send(sock, notify_fd);
+		if (rc < 0) {
+			vs_errnof(&err, -rc, "handing the listener to the broker");
+			child_fail(sock, LAUNCH_SETUP, &err);
+		}
+		close(notify_fd);
+	}
+	execve(s->binary, s->argv, s->envp);
+	/*
+	 * With NO_NEW_PRIVS the kernel refuses a domain change the policy
+	 * does not grant as nnp_transition (EPERM), and a transition the
+	 * policy denies outright fails with EACCES: a sandbox setup error,
+	 * not an emulator that cannot be executed.
+	 */
+	if (s->exec_context && (errno == EPERM || errno == EACCES)) {
+		vs_errnof(&err, errno,
+			  "the policy refused the transition to %s under NO_NEW_PRIVS: it needs nnp_transition (or a bounded domain)",
+			  s->exec_context);
+		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	vs_errnof(&err, errno, "cannot execute %s", s->binary);
+	child_fail(sock, LAUNCH_EXEC, &err);
+}
+
+int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
+		 pid_t *pid, int *notify_fd, enum launch_step *step,
+		 struct vs_err *err)
+{
+	_cleanup_fd_ int listener = -1;
+	struct child_report r;
+	int sv[2], fd, n, status;
+	pid_t child;
+
+	*pid = -1;
+	*notify_fd = -1;
+	*step = LAUNCH_SETUP;
+	fflush(NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return vs_errnof(err, errno, "socketpair");
+	child = fork();
+	if (child < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return vs_errnof(err, errno, "fork");
+	}
+	if (child == 0) {
+		close(sv[0]);
+		child_main(s, sigmask, sv[1]);
+	}
+	close(sv[1]);
+	for (;;) {
+		memset(&r, 0, sizeof(r));
+		/*
+		 * One message from the child: the listener (1 byte and
+		 * SCM_RIGHTS), a report, or end of file when the exec
+		 * closed the socket.
+		 */
+		n = (int)fd_recv_msg(sv[0], &r, sizeof(r), &fd);
+		if (n < 0 || n == (int)sizeof(r))
+			break;
+		if (n == 0) {
+			/* The exec closed the socket: the emulator runs. */
+			close(sv[0]);
+			*pid = child;
+			*notify_fd = steal_fd(&listener);
+			*step = LAUNCH_OK;
+			return 0;
+		}
+		if (fd >= 0) {
+			if (listener >= 0)
+				close(listener);
+			listener = fd;
+		}
+	}
+	close(sv[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return vs_errnof(err, -n, "reading the child's report");
+	*step = r.step == LAUNCH_EXEC ? LAUNCH_EXEC : LAUNCH_SETUP;
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	return vs_errf(err, r.errnum ? r.errnum : EIO, "%s", r.msg);
+}

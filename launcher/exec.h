@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VS_LAUNCHER_EXEC_H
+#define VS_LAUNCHER_EXEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <seccomp.h>
+
+#include "common/err.h"
+#include "conf/config.h"
+#include "sandbox/privs.h"
+
+/* How the emulator's process is started. */
+struct launch_spec {
+	const char *binary;
+	char *const *argv;
+	char *const *envp;
+	/* src_fds[i] becomes dst_fds[i] in the emulator; nothing else. */
+	const int *src_fds;
+	const int *dst_fds;
+	size_t n_fds;
+	/* The caller's own descriptors the emulator keeps, as numbered. */
+	const int *keep_fds;
+	size_t n_keep;
+	enum vs_policy policy;
+	scmp_filter_ctx filter;	/* built by policy_build() */
+	const struct privs *privs;	/* who the emulator runs as */
+	/*
+	 * SELinux context to exec the emulator in ([selinux]); NULL keeps
+	 * the kernel's default transition.
+	 */
+	const char *exec_context;
+};
+
+/* Which step failed: decides the exit code (71 setup, 126 exec). */
+enum launch_step {
+	LAUNCH_OK = 0,
+	LAUNCH_SETUP,
+	LAUNCH_EXEC,
+};
+
+/*
+ * Forks; the child places the descriptors, closes every other one,
+ * installs the filter (NO_NEW_PRIVS first), hands the notification
+ * listener back (broker policy) and execs.  Returns 0 once the exec
+ * succeeded, with *pid and *notify_fd (-1 unless broker).  On failure
+ * the child is reaped, *step says which kind of failure, and err says
+ * what the child reported.  sigmask is the mask the emulator starts with.
+ */
+int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
+		 pid_t *pid, int *notify_fd, enum launch_step *step,
+		 struct vs_err *err);
+
+#endif

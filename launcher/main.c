@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vmseal: the command line, and the commands that need no supervisor. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/strv.h"
+#include "conf/config.h"
+#include "launcher/cli.h"
+#include "launcher/commands.h"
+#include "launcher/control.h"
+#include "launcher/exitcode.h"
+#include "launcher/plan.h"
+#include "launcher/report.h"
+#include "launcher/run.h"
+#include "sandbox/allowlist.h"
+#include "sandbox/privs.h"
+
+static int load(const char *file, struct guest_config **cfg)
+{
+	struct vs_err err = { 0 };
+
+	if (config_load(file, cfg, &err) < 0)
+		return run_fail(&err, EXIT_CONFIG);
+	if (access((*cfg)->binary, X_OK) < 0) {
+		vs_errnof(&err, errno, "emulator %s cannot be executed",
+			  (*cfg)->binary);
+		return run_fail(&err, EXIT_NOEXEC);
+	}
+	return 0;
+}
+
+static int cmd_check(const struct guest_config *cfg)
+{
+	struct vs_err err = { 0 };
+	struct allowlist al;
+	struct privs privs;
+	struct plan plan;
+	int rc;
+
+	rc = run_privs(cfg, &privs);
+	if (rc)
+		return rc;
+	if (plan_build(cfg, false, &plan, &err) < 0) {
+		privs_free(&privs);
+		return run_fail(&err, EXIT_IMAGE);
+	}
+	run_allowlist(cfg, &al);
+	report_plan(stdout, &plan, &al);
+	report_privs(stdout, &privs);
+	privs_free(&privs);
+	printf("ok: %s is valid; no emulator was started\n", cfg->path);
+	allowlist_free(&al);
+	plan_free(&plan);
+	return 0;
+}
+
+static int cmd_argv(const struct guest_config *cfg)
+{
+	struct vs_err err = { 0 };
+	struct plan plan;
+	char **argv;
+
+	if (plan_build(cfg, false, &plan, &err) < 0)
+		return run_fail(&err, EXIT_IMAGE);
+	argv = run_argv(&plan);
+	for (char **a = argv; *a; a++)
+		printf("%s\n", *a);
+	strv_free_array(argv);
+	plan_free(&plan);
+	return 0;
+}
+
+/* lock and status: one request to a running guest's supervisor. */
+int cmd_control(const struct cli *cli)
+{
+	struct vs_err err = { 0 };
+	char reply[CONTROL_MSG_MAX];
+
+	if (control_request(cli->arg, cli->cmd == CMD_LOCK ? "lock" : "status",
+			    reply, sizeof(reply), &err) < 0)
+		return run_fail(&err, err.code == ENOENT ? EXIT_UNAVAILABLE : 1);
+	if (strncmp(reply, "ok", 2) != 0) {
+		fprintf(stderr, "vmseal: %s: %s\n", cli->arg, reply);
+		return 1;
+	}
+	printf("%s: %s\n", cli->arg, reply[2] ? reply + 3 : "ok");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct guest_config *cfg = NULL;
+	struct cli cli;
+	int rc = 0;
+
+	/* A symlink named like the emulator: the drop-in wrapper. */
+	{
+		const char *base = strrchr(argv[0], '/');
+
+		base = base ? base + 1 : argv[0];
+		if (strncmp(base, "vmseal", 6) != 0)
+			return cmd_wrap_symlink(argv[0], argv + 1);
+	}
+	if (cli_parse(argc, argv, &cli) < 0)
+		return EXIT_USAGE;
+	if (cli.version) {
+		printf("vmseal %s\n", VMSEAL_VERSION);
+		return 0;
+	}
+	if (cli.help) {
+		cli_usage(stdout, cli.cmd);
+		return 0;
+	}
+	switch (cli.cmd) {
+	case CMD_CHECK:
+	case CMD_ARGV:
+	case CMD_RUN:
+		rc = load(cli.arg, &cfg);
+		if (rc)
+			break;
+		if (cli.cmd == CMD_CHECK)
+			rc = cmd_check(cfg);
+		else if (cli.cmd == CMD_ARGV)
+			rc = cmd_argv(cfg);
+		else
+			rc = run_guest(cfg, &(struct run_opts){
+						    .verbose = cli.verbose,
+						    .daemon = cli.daemon,
+						    .pidfile = cli.pidfile,
+						    .log = cli.log,
+					    });
+		break;
+	case CMD_FILTER:
+		if (cli.arg) {
+			struct vs_err err = { 0 };
+
+			if (config_load(cli.arg, &cfg, &err) < 0) {
+				rc = run_fail(&err, EXIT_CONFIG);
+				break;
+			}
+		}
+		rc = cmd_filter(&cli, cfg);
+		break;
+	case CMD_LOCK:
+	case CMD_STATUS:
+		rc = cmd_control(&cli);
+		break;
+	case CMD_STOP:
+		rc = cmd_stop(&cli);
+		break;
+	case CMD_WRAP:
+		rc = cmd_wrap(&cli);
+		break;
+	case CMD_RESTORE_LABELS:
+		rc = cmd_restore_labels(&cli);
+		break;
+	case CMD_SELFTEST:
+		rc = cmd_selftest(&cli);
+		break;
+	case CMD_CHAIN:
+		rc = cmd_chain(&cli);
+		break;
+	case CMD_NONE:
+		rc = EXIT_USAGE;
+		break;
+	}
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/path.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "launcher/plan.h"
+
+char **plan_disk_roots(const struct guest_config *cfg,
+		       const struct disk_config *d, size_t *n)
+{
+	struct strv roots = STRV_INIT;
+
+	if (cfg->n_roots) {
+		for (size_t i = 0; i < cfg->n_roots; i++)
+			strv_push(&roots, cfg->roots[i]);
+	} else {
+		strv_push_take(&roots, path_dirname(d->image));
+	}
+	*n = roots.n;
+	return strv_steal(&roots);
+}
+
+/* Disk names are at most 31 characters and indexes stay far below 10^6. */
+static void __attribute__((format(printf, 2, 3)))
+node_name(char buf[NODE_NAME_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, NODE_NAME_MAX, fmt, ap);
+	va_end(ap);
+}
+
+void plan_assign(struct plan *p)
+{
+	int first = p->first_fd ? p->first_fd : PLAN_FIRST_FD;
+	int fd = first, set = p->first_set ? p->first_set : PLAN_FIRST_SET;
+
+	for (size_t k = 0; k < p->n_disks; k++) {
+		struct plan_disk *d = &p->disks[k];
+
+		free(d->nodes);
+		d->nodes = xcalloc(d->chain.n, sizeof(*d->nodes));
+		for (size_t i = 0; i < d->chain.n; i++) {
+			struct plan_node *nd = &d->nodes[i];
+
+			nd->fd = fd++;
+			nd->set = set++;
+			nd->readonly = i > 0 || d->cfg->readonly;
+			/*
+			 * QEMU node names are at most 31 characters and a
+			 * disk name may use them all, so only the top
+			 * format node carries it.
+			 */
+			node_name(nd->file_node, "vs%zuf%zu", k, i);
+			if (i == 0)
+				node_name(nd->fmt_node, "%s", d->cfg->name);
+			else
+				node_name(nd->fmt_node, "vs%zub%zu", k, i);
+			if (i == 0 && d->dual)
+				nd->ro_fd = fd++;
+			if (d->chain.m[i].data_file) {
+				nd->data_fd = fd++;
+				nd->data_set = set++;
+				node_name(nd->data_node, "vs%zud%zu", k, i);
+			}
+		}
+	}
+	p->n_fds = fd - first;
+}
+
+size_t plan_fds(const struct plan *p, struct plan_fd *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->n_disks; i++) {
+		const struct plan_disk *d = &p->disks[i];
+
+		for (size_t j = 0; j < d->chain.n; j++) {
+			const struct chain_member *m = &d->chain.m[j];
+
+			out[k++] = (struct plan_fd){ m->fd, d->nodes[j].fd,
+						     &m->st };
+			if (d->nodes[j].ro_fd)
+				out[k++] = (struct plan_fd){ d->ro_src,
+							     d->nodes[j].ro_fd,
+							     &m->st };
+			if (m->data_file)
+				out[k++] = (struct plan_fd){
+					m->data_file->fd, d->nodes[j].data_fd,
+					&m->data_file->st
+				};
+		}
+	}
+	return k;
+}
+
+struct chain_opts plan_chain_opts(const struct guest_config *cfg,
+				  const struct disk_config *d, bool for_run,
+				  char **roots, size_t n_roots)
+{
+	return (struct chain_opts){
+		.roots = roots,
+		.n_roots = n_roots,
+		.max_depth = cfg->max_depth,
+		.top_writable = for_run && !d->readonly,
+		.keep_fds = for_run,
+		.allow_data_file = d->allow_data_file,
+		.allow_blockdev = d->allow_blockdev,
+		.backing_format = d->backing_format,
+	};
+}
+
+/*
+ * QEMU 7.2 opens VMDK extents itself: -blockdev has no "extents" option,
+ * and -drive's extents.N can name neither an existing node nor a
+ * filename of ours (bdrv_open_child() always passes the extent's path
+ * from the descriptor), so an extent could only be reached by path.
+ */
+int plan_check_passable(const struct chain *c, struct vs_err *err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct chain_member *m = &c->m[i];
+
+		if (!m->n_extents)
+			continue;
+		vs_err_ctx(err, "%s: offset 0x%llx", m->real_path,
+			   (unsigned long long)m->info.extents[0].line_offset);
+		return vs_errf(err, ENOTSUP,
+			       "VMDK descriptor (createType %s) with %zu extent file%s: QEMU 7.2 cannot take extents as descriptors (-blockdev has no 'extents' option and -drive extents.N cannot name a passed file), so it would open '%s' by path; convert it with qemu-img convert -O vmdk -o subformat=monolithicSparse",
+			       m->info.create_type, m->n_extents,
+			       m->n_extents == 1 ? "" : "s", m->extents[0].name);
+	}
+	return 0;
+}
+
+int plan_build(const struct guest_config *cfg, bool for_run, struct plan *out,
+	       struct vs_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->cfg = cfg;
+	out->disks = xcalloc(cfg->n_disks, sizeof(*out->disks));
+	for (size_t k = 0; k < cfg->n_disks; k++) {
+		const struct disk_config *dc = &cfg->disks[k];
+		struct plan_disk *d = &out->disks[k];
+		size_t n_roots;
+		char **roots = plan_disk_roots(cfg, dc, &n_roots);
+		struct chain_opts opts = plan_chain_opts(cfg, dc, for_run, roots,
+							 n_roots);
+		int rc;
+
+		d->cfg = dc;
+		rc = chain_resolve(dc->image, dc->format, &opts, &d->chain, err);
+		strv_free_array(roots);
+		if (rc == 0)
+			rc = plan_check_passable(&d->chain, err);
+		if (rc < 0) {
+			out->n_disks = k + 1;
+			plan_free(out);
+			return rc;
+		}
+		out->n_disks = k + 1;
+	}
+	plan_assign(out);
+	return 0;
+}
+
+void plan_close_fds(struct plan *p)
+{
+	for (size_t k = 0; k < p->n_disks; k++) {
+		struct plan_disk *d = &p->disks[k];
+
+		chain_close_fds(&d->chain);
+		if (d->dual && d->ro_src >= 0)
+			close(d->ro_src);
+		d->ro_src = -1;
+	}
+}
+
+void plan_free(struct plan *p)
+{
+	plan_close_fds(p);
+	for (size_t k = 0; k < p->n_disks; k++) {
+		chain_free(&p->disks[k].chain);
+		free(p->disks[k].nodes);
+	}
+	free(p->disks);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `vmseal run`: the steps of a launch, in order.  Everything before the
+ * fork only reads, opens and prepares; any step that fails stops here
+ * with its exit code and the emulator is never started.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "launcher/argv.h"
+#include "launcher/control.h"
+#include "launcher/exec.h"
+#include "launcher/exitcode.h"
+#include "launcher/labels.h"
+#include "launcher/log.h"
+#include "launcher/notify.h"
+#include "launcher/plan.h"
+#include "launcher/record_use.h"
+#include "launcher/run.h"
+#include "launcher/rundir.h"
+#include "launcher/supervise.h"
+#include "launcher/wrap.h"
+#include "sandbox/broker.h"
+#include "sandbox/policy.h"
+#include "sandbox/privs.h"
+
+extern char **environ;
+
+/* A daemon's last error, for the process waiting in the foreground. */
+static char last_error[2200];
+
+int run_fail(const struct vs_err *e, int code)
+{
+	vs_err_str(e, last_error, sizeof(last_error));
+	vlog(LOG_ERR, "%s", last_error);
+	return code;
+}
+
+void run_allowlist(const struct guest_config *cfg, struct allowlist *al)
+{
+	const char *files[3] = { cfg->kernel, NULL, NULL };
+
+	if (cfg->kernel)
+		files[1] = cfg->initrd;
+	allowlist_build(al, cfg->binary, cfg->allow,
+			cfg->kernel ? files : NULL);
+}
+
+char **run_argv(const struct plan *plan)
+{
+	char **argv = argv_build(plan);
+	size_t n = argv_rewrite_io_uring(argv);
+
+	if (n)
+		vlog(LOG_NOTICE,
+		     "notice: %zu aio=io_uring option%s rewritten to aio=threads: "
+		     "the filter refuses io_uring, which could open files past it",
+		     n, n == 1 ? "" : "s");
+	return argv;
+}
+
+/*
+ * The identities of every file passed (chain members and data files):
+ * the broker refuses them whatever the path.
+ */
+static struct devino *chain_identities(const struct plan *p, size_t *n)
+{
+	struct devino *d = xcalloc((size_t)p->n_fds + 1, sizeof(*d));
+	struct plan_fd *fds = xcalloc((size_t)p->n_fds + 1, sizeof(*fds));
+
+	*n = plan_fds(p, fds);
+	for (size_t k = 0; k < *n; k++) {
+		d[k].dev = fds[k].st->st_dev;
+		d[k].ino = fds[k].st->st_ino;
+	}
+	free(fds);
+	return d;
+}
+
+static void pass_table(const struct plan *p, int *src, int *dst)
+{
+	struct plan_fd *fds = xcalloc((size_t)p->n_fds + 1, sizeof(*fds));
+	size_t n = plan_fds(p, fds);
+
+	for (size_t k = 0; k < n; k++) {
+		src[k] = fds[k].src;
+		dst[k] = fds[k].dst;
+	}
+	free(fds);
+}
+
+int run_privs(const struct guest_config *cfg, struct privs *p)
+{
+	struct vs_err err = { 0 };
+	bool warn_root;
+
+	if (privs_resolve(cfg, geteuid(), p, &warn_root, &err) < 0)
+		return run_fail(&err, EXIT_CONFIG);
+	if (warn_root)
+		vlog(LOG_WARNING,
+		     "warning: %s: the emulator runs as root (allow-root = yes): "
+		     "it keeps root's access to every file it can reach without "
+		     "opening",
+		     cfg->path);
+	return 0;
+}
+
+/* Everything a run holds, released in one place on every path. */
+struct run {
+	struct plan plan;
+	char **argv;
+	struct allowlist al;
+	struct broker b;
+	scmp_filter_ctx filter;
+	struct rundir rd;
+	int control_fd;
+	int sigfd;
+	int notify_fd;
+	struct devino *deny;
+	int *src, *dst;
+	struct privs privs;
+	const struct run_opts *opts;
+	const char *name;
+	int ready_fd;		/* daemon: to the waiting foreground process */
+	int output_fd;		/* daemon: the emulator's stdout and stderr */
+	bool pidfile_written;
+	struct labels labels;
+	/* A wrapped command line (vmseal wrap), or NULL. */
+	struct wrap *wrap;
+	const char *binary;	/* the emulator that is executed */
+};
+
+static void run_release(struct run *r)
+{
+	/* First, while the emulator's images are still held open. */
+	labels_release(&r->labels);
+	if (r->pidfile_written)
+		unlink(r->opts->pidfile);
+	if (r->output_fd >= 0)
+		close(r->output_fd);
+	if (r->notify_fd >= 0)
+		close(r->notify_fd);
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	if (r->control_fd >= 0)
+		close(r->control_fd);
+	rundir_release(&r->rd);
+	broker_fini(&r->b);
+	allowlist_free(&r->al);
+	if (r->filter)
+		seccomp_release(r->filter);
+	strv_free_array(r->argv);
+	plan_free(&r->plan);
+	privs_free(&r->privs);
+	free(r->deny);
+	free(r->src);
+	free(r->dst);
+}
+
+/*
+ * What a launch needs once its argv and plan exist: the descriptor table,
+ * the filter, the runtime directory (optional for a wrapper, which may
+ * not be root), the broker, the control socket and the pid files.
+ */
+static int prepare_common(struct run *r, const struct guest_config *cfg,
+			  bool rundir_optional)
+{
+	struct vs_err err = { 0 };
+	size_t n_deny;
+
+	r->src = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
+	r->dst = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
+	pass_table(&r->plan, r->src, r->dst);
+	r->deny = chain_identities(&r->plan, &n_deny);
+	if (policy_build(cfg->policy, &r->filter, &err) < 0)
+		return run_fail(&err, EXIT_SANDBOX);
+	if (rundir_take(r->name, r->privs.uid, r->privs.gid, &r->rd, &err) < 0) {
+		if (err.code == EBUSY)
+			return run_fail(&err, EXIT_UNAVAILABLE);
+		if (!rundir_optional)
+			return run_fail(&err, EXIT_SANDBOX);
+		vlog(LOG_NOTICE, "notice: no runtime directory (%s): the guest "
+				 "has no control socket (lock, status)",
+		     err.msg);
+	}
+	if (cfg->policy == VS_POLICY_BROKER) {
+		run_allowlist(cfg, &r->al);
+		for (size_t i = 0; r->wrap && i < r->wrap->files.n; i++)
+			allowlist_add(&r->al, ALLOW_FILE, r->wrap->files.v[i],
+				      "command line");
+		if (broker_init(&r->b, -1, &r->al, r->deny, n_deny, &err) < 0 ||
+		    (r->rd.fd >= 0 &&
+		     broker_set_run_dir(&r->b, r->rd.path, RUNDIR_CONTROL,
+					&err) < 0))
+			return run_fail(&err, EXIT_SANDBOX);
+		/* It serves as root what the emulator's user could read. */
+		r->b.emu_uid = r->privs.uid;
+		r->b.emu_gid = r->privs.gid;
+		r->b.emu_groups = r->privs.groups;
+		r->b.n_emu_groups = r->privs.n_groups;
+		if (r->wrap) {
+			r->b.sockets = r->wrap->sockets.v;
+			r->b.n_sockets = r->wrap->sockets.n;
+		}
+	}
+	if (r->rd.fd >= 0) {
+		r->control_fd = control_listen(r->rd.fd, &err);
+		if (r->control_fd < 0) {
+			vs_err_prefix(&err, "%s", r->rd.path);
+			return run_fail(&err, EXIT_SANDBOX);
+		}
+		if (rundir_write_pid(&r->rd, RUNDIR_PID, getpid(), &err) < 0)
+			return run_fail(&err, EXIT_SANDBOX);
+	}
+	if (r->opts->pidfile) {
+		if (pidfile_write(r->opts->pidfile, getpid(), &err) < 0)
+			return run_fail(&err, EXIT_SANDBOX);
+		r->pidfile_written = true;
+	}
+	return 0;
+}
+
+/* Steps up to the fork for a guest config; the exit code, 0 when ready. */
+static int prepare(struct run *r, const struct guest_config *cfg)
+{
+	struct vs_err err = { 0 };
+	int rc;
+
+	rc = run_privs(cfg, &r->privs);
+	if (rc)
+		return rc;
+	if (plan_build(cfg, true, &r->plan, &err) < 0)
+		return run_fail(&err, EXIT_IMAGE);
+	r->argv = run_argv(&r->plan);
+	rc = prepare_common(r, cfg, false);
+	if (rc)
+		return rc;
+	/* Under the run lock, so two launches never race on the record. */
+	record_use(&r->plan);
+	/* Labelled last: any failure from here on restores them in release. */
+	return labels_prepare(&r->labels, cfg, &r->plan);
+}
+
+/*
+ * The same for a wrapped command line: its disks are already open, its
+ * argv rewritten; nothing is labelled (under libvirt, libvirt does that).
+ */
+static int prepare_wrapped(struct run *r, const struct guest_config *cfg)
+{
+	int rc = run_privs(cfg, &r->privs);
+	size_t n;
+
+	if (rc)
+		return rc;
+	/* The run owns the plan and argv from here. */
+	r->plan = r->wrap->plan;
+	memset(&r->wrap->plan, 0, sizeof(r->wrap->plan));
+	r->argv = steal_ptr(&r->wrap->argv);
+	n = argv_rewrite_io_uring(r->argv);
+	if (n)
+		vlog(LOG_NOTICE, "notice: %zu aio=io_uring option%s rewritten to "
+				 "aio=threads: the filter refuses io_uring",
+		     n, n == 1 ? "" : "s");
+	return prepare_common(r, cfg, true);
+}
+
+/* A daemon's report to the foreground process: its exit code and why. */
+struct ready_msg {
+	int code;
+	char msg[sizeof(last_error)];
+};
+
+static void report_ready(struct run *r, int code)
+{
+	struct ready_msg m = { .code = code };
+
+	if (r->ready_fd < 0)
+		return;
+	if (code)
+		snprintf(m.msg, sizeof(m.msg), "%s", last_error);
+	(void)write_full(r->ready_fd, &m, sizeof(m));
+	close(r->ready_fd);
+	r->ready_fd = -1;
+}
+
+static void on_ready(void *arg)
+{
+	struct run *r = arg;
+	char state[256];
+
+	snprintf(state, sizeof(state),
+		 "READY=1\nMAINPID=%d\nSTATUS=guest %s runs",
+		 (int)getpid(), r->name);
+	notify_manager(state);
+	report_ready(r, 0);
+	if (r->opts->daemon || r->opts->verbose)
+		vlog(LOG_INFO, "guest %s is up", r->name);
+}
+
+/*
+ * Detaches: the foreground process waits for the daemon's word on a pipe
+ * and exits with it, so an init script learns whether the guest started.
+ * Returns in the daemon (0, *ready_fd set) only.
+ */
+static int daemonize(const struct run_opts *o, int *ready_fd)
+{
+	struct ready_msg m;
+	int p[2], null;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		perror("vmseal: pipe");
+		return EXIT_SANDBOX;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("vmseal: fork");
+		return EXIT_SANDBOX;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		waitpid(pid, NULL, 0);
+		n = read(p[0], &m, sizeof(m));
+		if (n != (ssize_t)sizeof(m)) {
+			fprintf(stderr, "vmseal: the guest's supervisor died while "
+					"starting; see the log\n");
+			return EXIT_SANDBOX;
+		}
+		if (m.code)
+			fprintf(stderr, "vmseal: %s\n", m.msg);
+		exit(m.code);
+	}
+	close(p[0]);
+	if (setsid() < 0 || (pid = fork()) < 0)
+		_exit(EXIT_SANDBOX);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		_exit(EXIT_SANDBOX);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		_exit(EXIT_SANDBOX);
+	if (o->log && log_use_file(o->log) < 0) {
+		struct ready_msg e = { .code = EXIT_USAGE };
+
+		snprintf(e.msg, sizeof(e.msg), "cannot open the log %s: %s",
+			 o->log, strerror(errno));
+		(void)write_full(p[1], &e, sizeof(e));
+		_exit(EXIT_USAGE);
+	}
+	if (!o->log)
+		log_use_syslog();
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	close(null);
+	*ready_fd = p[1];
+	return 0;
+}
+
+/* The emulator's stdout and stderr for a daemon: a pipe we log from. */
+static int output_pipe(int *read_end)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	/* Only our end is non-blocking: the emulator writes as usual. */
+	fcntl(p[1], F_SETFL, 0);
+	dup2(p[1], STDOUT_FILENO);
+	dup2(p[1], STDERR_FILENO);
+	close(p[1]);
+	*read_end = p[0];
+	return 0;
+}
+
+/* Detaches if asked, prepares (config or wrapped), launches, supervises. */
+static int launch(struct run *r, const struct guest_config *cfg)
+{
+	const struct run_opts *o = r->opts;
+	_cleanup_free_ char *qmp = NULL;
+	struct vs_err err = { 0 };
+	struct launch_spec spec;
+	struct supervisor sup;
+	enum launch_step step;
+	sigset_t block, old;
+	pid_t pid;
+	int rc;
+
+	if (o->daemon) {
+		rc = daemonize(o, &r->ready_fd);
+		if (rc)
+			return rc;
+	}
+	/* The broker holds descriptors and reads the emulator's memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/*
+	 * Blocked before anything is labelled: a SIGTERM while preparing
+	 * waits in the signalfd and reaches the emulator, and the labels
+	 * are restored on the way out instead of staying behind.
+	 */
+	supervise_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	rc = r->wrap ? prepare_wrapped(r, cfg) : prepare(r, cfg);
+	if (rc)
+		goto out;
+	if (o->daemon && output_pipe(&r->output_fd) < 0) {
+		vs_errnof(&err, errno, "pipe for the emulator's output");
+		rc = run_fail(&err, EXIT_SANDBOX);
+		goto out;
+	}
+	r->sigfd = signalfd(-1, &block, SFD_CLOEXEC);
+	if (r->sigfd < 0) {
+		vs_errnof(&err, errno, "signalfd");
+		rc = run_fail(&err, EXIT_SANDBOX);
+		goto out;
+	}
+	spec = (struct launch_spec){
+		.binary = r->binary,
+		.argv = r->argv,
+		.envp = environ,
+		.src_fds = r->src,
+		.dst_fds = r->dst,
+		.n_fds = (size_t)r->plan.n_fds,
+		.policy = cfg->policy,
+		.filter = r->filter,
+		.privs = &r->privs,
+		.keep_fds = r->wrap ? r->wrap->keep : NULL,
+		.n_keep = r->wrap ? r->wrap->n_keep : 0,
+		.exec_context = r->labels.exec,
+	};
+	rc = launch_start(&spec, &old, &pid, &r->notify_fd, &step, &err);
+	/* The emulator holds its own copies now (or nothing was started). */
+	plan_close_fds(&r->plan);
+	if (rc < 0) {
+		rc = run_fail(&err, step == LAUNCH_EXEC ? EXIT_NOEXEC :
+							  EXIT_SANDBOX);
+		goto out;
+	}
+	qmp = supervise_qmp_path(r->argv);
+	sup = (struct supervisor){
+		.pid = pid,
+		.policy = vs_policy_name(cfg->policy),
+		.sigfd = r->sigfd,
+		.control_fd = r->control_fd,
+		.lock_after = cfg->lock_after,
+		.verbose = o->verbose,
+		.daemon = o->daemon,
+		.output_fd = r->output_fd,
+		.ready_socket = qmp,
+		.on_ready = on_ready,
+		.ready_arg = r,
+	};
+	if (cfg->policy == VS_POLICY_BROKER) {
+		if (r->notify_fd < 0) {
+			/* Fail closed: never leave an emulator whose opens hang. */
+			kill(pid, SIGKILL);
+			sup.on_ready = NULL;
+			supervise(&sup);
+			vs_errf(&err, EPROTO, "the emulator started without a broker");
+			rc = run_fail(&err, EXIT_SANDBOX);
+			goto out;
+		}
+		broker_set_listener(&r->b, r->notify_fd);
+		sup.broker = &r->b;
+	}
+	if (r->rd.fd >= 0 &&
+	    rundir_write_pid(&r->rd, RUNDIR_EMU_PID, pid, &err) < 0)
+		run_fail(&err, 0); /* a status helper, not a safety layer */
+	rc = supervise(&sup);
+	notify_manager("STOPPING=1");
+	if (o->daemon || o->verbose)
+		vlog(LOG_INFO, "guest %s stopped: status %d", r->name, rc);
+	/* A guest that ended before it was ready is a failed start. */
+	if (r->ready_fd >= 0) {
+		snprintf(last_error, sizeof(last_error),
+			 "guest %s ended while starting (status %d); see the log",
+			 r->name, rc);
+		report_ready(r, rc ? rc : EXIT_SANDBOX);
+	}
+out:
+	if (rc && r->ready_fd >= 0)
+		report_ready(r, rc);
+	return rc;
+}
+
+#define RUN_INIT(o, n, bin)                                                  \
+	{                                                                    \
+		.b = { .proc_fd = -1, .run_fd = -1, .notify_fd = -1 },       \
+		.rd = { .fd = -1, .lock_fd = -1 }, .control_fd = -1,          \
+		.sigfd = -1, .notify_fd = -1, .opts = (o), .name = (n),      \
+		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \
+		.binary = (bin),                                             \
+	}
+
+int run_guest(const struct guest_config *cfg, const struct run_opts *o)
+{
+	struct run r = RUN_INIT(o, cfg->name, cfg->binary);
+	int rc = launch(&r, cfg);
+
+	run_release(&r);
+	return rc;
+}
+
+int run_wrapped(const struct guest_config *cfg, struct wrap *w,
+		const struct run_opts *o)
+{
+	struct run r = RUN_INIT(o, w->name, w->argv[0]);
+	int rc;
+
+	r.wrap = w;
+	rc = launch(&r, cfg);
+	run_release(&r);
+	return rc;
+}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "launcher/control.h"
+#include "launcher/log.h"
+#include "launcher/supervise.h"
+
+/* Denials are reported once per path, and at most this many paths. */
+#define DENIAL_PATHS_MAX 512
+/* How often the QMP socket is tried until the guest is ready. */
+#define READY_POLL_NS (50 * 1000 * 1000)
+
+enum { P_SIG, P_BROKER, P_CONTROL, P_LOCK, P_READY, P_OUTPUT, P_N };
+
+/* Passed on to the emulator. */
+static bool forwarded(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+	       sig == SIGQUIT || sig == SIGWINCH;
+}
+
+void supervise_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGWINCH);
+	/*
+	 * Whose default would end the supervisor and leave the emulator
+	 * without its broker: taken and dropped.
+	 */
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGALRM);
+	sigaddset(set, SIGPIPE);
+}
+
+char *supervise_qmp_path(char *const *argv)
+{
+	for (size_t i = 1; argv[i] && argv[i + 1]; i++) {
+		const char *v = argv[i + 1];
+
+		if (strcmp(argv[i], "-qmp") && strcmp(argv[i], "-qmp-pretty"))
+			continue;
+		if (strncmp(v, "unix:", 5) != 0)
+			continue;
+		v += 5;
+		if (!strncmp(v, "path=", 5))
+			v += 5;
+		return xstrndup(v, strcspn(v, ","));
+	}
+	return NULL;
+}
+
+static bool first_denial(struct strv *seen, const struct broker_event *ev)
+{
+	char key[PATH_MAX + 16];
+
+	snprintf(key, sizeof(key), "%s %s", ev->is_unlink ? "u" : "o",
+		 ev->path);
+	for (size_t i = 0; i < seen->n; i++) {
+		if (strcmp(seen->v[i], key) == 0)
+			return false;
+	}
+	if (seen->n == DENIAL_PATHS_MAX) {
+		vlog(LOG_WARNING, "more than %d paths denied; further denials "
+				  "are not shown",
+		     DENIAL_PATHS_MAX);
+		strv_push(seen, "");
+		return false;
+	}
+	if (seen->n > DENIAL_PATHS_MAX)
+		return false;
+	strv_push(seen, key);
+	return true;
+}
+
+/* The process a thread belongs to, from /proc; 0 if it is gone. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	_cleanup_fclose_ FILE *f = NULL;
+	int v;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %d", &v) == 1)
+			return (pid_t)v;
+	}
+	return 0;
+}
+
+const char *supervise_explain(const struct broker_event *ev, bool verbose,
+			      char *buf, size_t len)
+{
+	const char *path = ev->path[0] ? ev->path : "(unreadable)";
+	char flags[256], who[64];
+	pid_t tgid;
+	int n;
+
+	buf[0] = '\0';
+	if ((ev->served || !ev->refused) && !verbose)
+		return buf;
+	open_flags_str(ev->flags, flags, sizeof(flags));
+	if (ev->is_unlink)
+		snprintf(flags, sizeof(flags), "flags 0x%x", ev->flags);
+	if (ev->served) {
+		snprintf(buf, len, "served %s %s (%s)", ev->syscall, path, flags);
+		return buf;
+	}
+	if (!ev->refused) {
+		snprintf(buf, len, "%s %s (%s) failed: %s", ev->syscall, path,
+			 flags, ev->reason);
+		return buf;
+	}
+	tgid = tgid_of(ev->pid);
+	if (tgid && tgid != ev->pid)
+		snprintf(who, sizeof(who), "pid %d thread %d", (int)tgid,
+			 (int)ev->pid);
+	else
+		snprintf(who, sizeof(who), "pid %d", (int)ev->pid);
+	n = snprintf(buf, len, "denied %s %s (%s): %s [%s, %s]",
+		     ev->is_unlink ? "unlink" : "open", path, flags, ev->reason,
+		     who, ev->syscall);
+	if (ev->allowable && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 "; to allow it: 'allow = %s' in [sandbox]", ev->norm);
+	return buf;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+static void lock_broker(struct control_ctx *ctx, const char *by)
+{
+	if (ctx->locked || !ctx->broker)
+		return;
+	ctx->broker->locked = true;
+	ctx->locked = true;
+	ctx->locked_by = by;
+}
+
+static int timer(time_t sec, long nsec, bool repeat)
+{
+	struct itimerspec its = { .it_value = { sec, nsec } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (repeat)
+		its.it_interval = its.it_value;
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether something listens on the unix socket path yet. */
+static bool socket_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return true; /* cannot tell: do not wait forever */
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+/* Emulator output, relayed whole lines at a time. */
+struct relay {
+	char buf[8192];
+	size_t len;
+};
+
+static bool relay_read(struct relay *r, int fd)
+{
+	ssize_t n = read(fd, r->buf + r->len, sizeof(r->buf) - r->len);
+	char *nl;
+
+	if (n <= 0) {
+		if (r->len)
+			log_emulator_line(r->buf, r->len);
+		r->len = 0;
+		return n < 0 && errno == EINTR;
+	}
+	r->len += (size_t)n;
+	while ((nl = memchr(r->buf, '\n', r->len))) {
+		size_t l = (size_t)(nl - r->buf);
+
+		log_emulator_line(r->buf, l);
+		memmove(r->buf, nl + 1, r->len - l - 1);
+		r->len -= l + 1;
+	}
+	if (r->len == sizeof(r->buf)) {
+		log_emulator_line(r->buf, r->len);
+		r->len = 0;
+	}
+	return true;
+}
+
+static void handle_broker(struct supervisor *s, struct pollfd *p,
+			  struct strv *seen)
+{
+	char line[PATH_MAX + 512];
+	struct broker_event ev;
+	int rc;
+
+	if (p->revents & POLLIN) {
+		rc = broker_handle(s->broker, &ev);
+		if (rc < 0) {
+			p->fd = -1;
+			return;
+		}
+		if (rc == 0 || (ev.refused && !first_denial(seen, &ev)))
+			return;
+		if (supervise_explain(&ev, s->verbose, line, sizeof(line))[0])
+			vlog(ev.refused ? LOG_WARNING : LOG_INFO, "%s", line);
+	} else if (p->revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		/* Every task under the filter is gone. */
+		p->fd = -1;
+	}
+}
+
+/* A signal for us: true when the emulator has exited (status set). */
+static bool handle_signal(struct supervisor *s, int *status)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->sigfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGCHLD)
+		return waitpid(s->pid, status, WNOHANG) == s->pid;
+	if (si.ssi_signo == SIGHUP && s->daemon) {
+		if (log_reopen() < 0)
+			vlog(LOG_ERR, "reopening the log: %m");
+		return false;
+	}
+	if (forwarded((int)si.ssi_signo))
+		kill(s->pid, (int)si.ssi_signo);
+	return false;
+}
+
+int supervise(struct supervisor *s)
+{
+	struct control_ctx ctx = {
+		.emu_pid = s->pid,
+		.policy = s->policy,
+		.broker = s->broker,
+	};
+	struct strv seen = STRV_INIT;
+	struct relay *relay = xzalloc(sizeof(*relay));
+	struct pollfd pfd[P_N] = {
+		[P_SIG] = { .fd = s->sigfd, .events = POLLIN },
+		[P_BROKER] = { .fd = s->broker ? s->broker->notify_fd : -1,
+			       .events = POLLIN },
+		[P_CONTROL] = { .fd = s->control_fd, .events = POLLIN },
+		[P_LOCK] = { .fd = s->broker && s->lock_after ?
+					   timer(s->lock_after, 0, false) :
+					   -1,
+			     .events = POLLIN },
+		[P_READY] = { .fd = s->ready_socket ? timer(0, READY_POLL_NS, true) :
+						      -1,
+			      .events = POLLIN },
+		[P_OUTPUT] = { .fd = s->output_fd, .events = POLLIN },
+	};
+	bool ready = false;
+	int status = 0;
+
+	if (!s->ready_socket || pfd[P_READY].fd < 0) {
+		ready = true;
+		if (s->on_ready)
+			s->on_ready(s->ready_arg);
+	}
+	for (;;) {
+		if (poll(pfd, P_N, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Cannot watch: wait for the emulator instead. */
+			vlog(LOG_ERR, "poll: %m");
+			while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		handle_broker(s, &pfd[P_BROKER], &seen);
+		if ((pfd[P_CONTROL].revents & POLLIN) &&
+		    control_serve(s->control_fd, &ctx) && ctx.locked)
+			vlog(LOG_NOTICE, "broker locked on request: every further "
+					 "open is refused");
+		if (pfd[P_LOCK].revents & POLLIN) {
+			close(pfd[P_LOCK].fd);
+			pfd[P_LOCK].fd = -1;
+			if (!ctx.locked) {
+				lock_broker(&ctx, "lock-after");
+				vlog(LOG_NOTICE, "broker locked after %u s "
+						 "(lock-after): every further open is refused",
+				     s->lock_after);
+			}
+		}
+		if ((pfd[P_READY].revents & POLLIN) && !ready) {
+			uint64_t ticks;
+
+			(void)!read(pfd[P_READY].fd, &ticks, sizeof(ticks));
+			if (socket_answers(s->ready_socket)) {
+				ready = true;
+				close(pfd[P_READY].fd);
+				pfd[P_READY].fd = -1;
+				if (s->on_ready)
+					s->on_ready(s->ready_arg);
+			}
+		}
+		if ((pfd[P_OUTPUT].revents & (POLLIN | POLLHUP)) &&
+		    !relay_read(relay, pfd[P_OUTPUT].fd))
+			pfd[P_OUTPUT].fd = -1;
+		if ((pfd[P_SIG].revents & POLLIN) && handle_signal(s, &status))
+			break;
+	}
+	/* What the emulator wrote last is still in the pipe. */
+	while (pfd[P_OUTPUT].fd >= 0 && relay_read(relay, pfd[P_OUTPUT].fd))
+		;
+	if (pfd[P_LOCK].fd >= 0)
+		close(pfd[P_LOCK].fd);
+	if (pfd[P_READY].fd >= 0)
+		close(pfd[P_READY].fd);
+	if (s->verbose && s->broker)
+		vlog(LOG_INFO, "broker served %lu requests, denied %lu",
+		     s->broker->served, s->broker->denied);
+	strv_free(&seen);
+	free(relay);
+	return exit_code(status);
+}

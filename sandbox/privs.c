@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <cap-ng.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+#include "sandbox/privs.h"
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
+static int resolve_group(const char *name, gid_t *gid, struct vs_err *err)
+{
+	struct group *g;
+
+	if (all_digits(name)) {
+		*gid = (gid_t)strtoul(name, NULL, 10);
+		return 0;
+	}
+	g = getgrnam(name);
+	if (!g)
+		return vs_errf(err, EINVAL, "[sandbox] no such group '%s'", name);
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* "CAP_NET_ADMIN", "cap_net_admin" and "net_admin" all name one. */
+static int cap_number(const char *name)
+{
+	char buf[64];
+	size_t i;
+
+	if (!strncasecmp(name, "cap_", 4))
+		name += 4;
+	for (i = 0; name[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)tolower((unsigned char)name[i]);
+	buf[i] = '\0';
+	return capng_name_to_capability(buf);
+}
+
+int privs_resolve(const struct guest_config *cfg, uid_t euid,
+		  struct privs *out, bool *warn_root, struct vs_err *err)
+{
+	struct passwd *pw = NULL;
+
+	memset(out, 0, sizeof(*out));
+	*warn_root = false;
+	vs_err_ctx(err, "%s", cfg->path);
+	if (euid != 0) {
+		/* Without root nothing can be switched or granted. */
+		if (cfg->user && !(all_digits(cfg->user) ?
+				   (uid_t)strtoul(cfg->user, NULL, 10) == euid :
+				   ((pw = getpwnam(cfg->user)) && pw->pw_uid == euid)))
+			return vs_errf(err, EINVAL,
+				       "[sandbox] user = %s: vmseal runs as uid %u "
+				       "and can only switch users as root",
+				       cfg->user, (unsigned)euid);
+		if (cfg->n_keep_caps || cfg->group || cfg->n_groups)
+			return vs_errf(err, EINVAL,
+				       "[sandbox] %s needs vmseal to run as root",
+				       cfg->n_keep_caps ? "keep-caps" :
+				       cfg->group ? "group" : "groups");
+		out->uid = euid;
+		out->gid = getegid();
+		snprintf(out->user_name, sizeof(out->user_name), "%u", (unsigned)euid);
+		snprintf(out->group_name, sizeof(out->group_name), "%u",
+			 (unsigned)out->gid);
+		return 0;
+	}
+	if (!cfg->user)
+		return vs_errf(err, EINVAL,
+			       "[sandbox] user is required when vmseal runs as root: "
+			       "name the unprivileged user the emulator runs as");
+	out->change = true;
+	if (all_digits(cfg->user)) {
+		out->uid = (uid_t)strtoul(cfg->user, NULL, 10);
+		pw = getpwuid(out->uid);
+	} else {
+		pw = getpwnam(cfg->user);
+		if (!pw)
+			return vs_errf(err, EINVAL, "[sandbox] no such user '%s'",
+				       cfg->user);
+		out->uid = pw->pw_uid;
+	}
+	if (out->uid == 0) {
+		if (!cfg->allow_root)
+			return vs_errf(err, EINVAL,
+				       "[sandbox] user = %s is root: the emulator would keep "
+				       "root's access to every file; set allow-root = yes "
+				       "to accept that",
+				       cfg->user);
+		*warn_root = true;
+	}
+	if (cfg->group) {
+		if (resolve_group(cfg->group, &out->gid, err) < 0)
+			return -EINVAL;
+	} else if (pw) {
+		out->gid = pw->pw_gid;
+	} else {
+		return vs_errf(err, EINVAL,
+			       "[sandbox] uid %s has no passwd entry: set group",
+			       cfg->user);
+	}
+	snprintf(out->user_name, sizeof(out->user_name), "%s",
+		 pw ? pw->pw_name : cfg->user);
+	snprintf(out->group_name, sizeof(out->group_name), "%s",
+		 cfg->group ? cfg->group : "");
+	if (!cfg->group) {
+		struct group *g = getgrgid(out->gid);
+
+		snprintf(out->group_name, sizeof(out->group_name), "%s",
+			 g ? g->gr_name : "");
+		if (!g)
+			snprintf(out->group_name, sizeof(out->group_name), "%u",
+				 (unsigned)out->gid);
+	}
+	out->groups = xcalloc(cfg->n_groups + 1, sizeof(gid_t));
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		if (resolve_group(cfg->groups[i], &out->groups[i], err) < 0) {
+			privs_free(out);
+			return -EINVAL;
+		}
+		out->n_groups++;
+	}
+	for (size_t i = 0; i < cfg->n_keep_caps; i++) {
+		int c = cap_number(cfg->keep_caps[i]);
+
+		if (c < 0 || c > 63) {
+			privs_free(out);
+			return vs_errf(err, EINVAL,
+				       "[sandbox] keep-caps: unknown capability '%s'",
+				       cfg->keep_caps[i]);
+		}
+		out->caps |= (uint64_t)1 << c;
+	}
+	vs_err_clear(err);
+	return 0;
+}
+
+void privs_free(struct privs *p)
+{
+	free(p->groups);
+	p->groups = NULL;
+	p->n_groups = 0;
+}
+
+int privs_read_caps(pid_t pid, uint64_t caps[5])
+{
+	static const char *const keys[5] = { "CapEff:", "CapPrm:", "CapInh:",
+					     "CapBnd:", "CapAmb:" };
+	char path[64], line[256];
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		for (int i = 0; i < 5; i++) {
+			size_t n = strlen(keys[i]);
+
+			if (!strncmp(line, keys[i], n)) {
+				caps[i] = strtoull(line + n, NULL, 16);
+				found |= 1U << i;
+			}
+		}
+	}
+	return found == 0x1f ? 0 : -EIO;
+}
+
+const char *privs_caps_str(uint64_t caps, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (!caps) {
+		snprintf(buf, len, "none");
+		return buf;
+	}
+	for (int c = 0; c < 64 && o < len; c++) {
+		const char *name;
+
+		if (!(caps & ((uint64_t)1 << c)))
+			continue;
+		name = capng_capability_to_name((unsigned)c);
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "",
+				      name ? name : "?");
+	}
+	return buf;
+}
+
+static int check_ids(const struct privs *p, struct vs_err *err)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	gid_t got[64];
+	int n;
+
+	if (getresuid(&r, &e, &s) < 0 || r != p->uid || e != p->uid || s != p->uid)
+		return vs_errf(err, EPERM, "uids read back as %u %u %u, not %u",
+			       (unsigned)r, (unsigned)e, (unsigned)s,
+			       (unsigned)p->uid);
+	if (getresgid(&rg, &eg, &sg) < 0 || rg != p->gid || eg != p->gid ||
+	    sg != p->gid)
+		return vs_errf(err, EPERM, "gids read back as %u %u %u, not %u",
+			       (unsigned)rg, (unsigned)eg, (unsigned)sg,
+			       (unsigned)p->gid);
+	n = getgroups(64, got);
+	if (n < 0 || (size_t)n != p->n_groups)
+		return vs_errf(err, EPERM,
+			       "%d supplementary groups read back, not %zu", n,
+			       p->n_groups);
+	for (int i = 0; i < n; i++) {
+		bool listed = false;
+
+		for (size_t j = 0; j < p->n_groups; j++)
+			listed |= got[i] == p->groups[j];
+		if (!listed)
+			return vs_errf(err, EPERM,
+				       "supplementary group %u was not asked for",
+				       (unsigned)got[i]);
+	}
+	return 0;
+}
+
+static int check_caps(const struct privs *p, struct vs_err *err)
+{
+	static const char *const names[5] = { "effective", "permitted",
+					       "inheritable", "bounding",
+					       "ambient" };
+	uint64_t caps[5];
+	int rc = privs_read_caps(getpid(), caps);
+
+	if (rc < 0)
+		return vs_errnof(err, -rc, "reading back the capabilities");
+	for (int i = 0; i < 5; i++) {
+		/* Bits above the kernel's last capability read as 0. */
+		if (caps[i] != p->caps)
+			return vs_errf(err, EPERM,
+				       "%s capabilities read back as %016" PRIx64
+				       ", not %016" PRIx64,
+				       names[i], caps[i], p->caps);
+	}
+	return 0;
+}
+
+int privs_drop(const struct privs *p, struct vs_err *err)
+{
+	int rc;
+
+	if (!p->change)
+		return 0;
+	/* The sets to end with, bounding set included. */
+	capng_clear(CAPNG_SELECT_ALL);
+	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+		if (p->caps & ((uint64_t)1 << c))
+			capng_update(CAPNG_ADD,
+				     CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+					     CAPNG_INHERITABLE | CAPNG_BOUNDING_SET |
+					     CAPNG_AMBIENT,
+				     (unsigned)c);
+	}
+	/* The bounding set shrinks only while we still hold CAP_SETPCAP. */
+	rc = capng_apply(CAPNG_SELECT_BOUNDS);
+	if (rc < 0)
+		return vs_errf(err, EPERM, "dropping the bounding set (libcap-ng %d)",
+			       rc);
+	if (setgroups(p->n_groups, p->groups) < 0)
+		return vs_errnof(err, errno, "setgroups");
+	if (p->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return vs_errnof(err, errno, "PR_SET_KEEPCAPS");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return vs_errnof(err, errno, "setresgid %u", (unsigned)p->gid);
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return vs_errnof(err, errno, "setresuid %u", (unsigned)p->uid);
+	if (p->caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return vs_errnof(err, errno, "PR_SET_KEEPCAPS");
+	rc = capng_apply(CAPNG_SELECT_CAPS);
+	if (rc < 0)
+		return vs_errf(err, EPERM, "setting the capabilities (libcap-ng %d)",
+			       rc);
+	/* Ambient capabilities are what survives exec for a non-root user. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return vs_errnof(err, errno, "clearing ambient capabilities");
+	if (p->caps) {
+		rc = capng_apply(CAPNG_SELECT_AMBIENT);
+		if (rc < 0)
+			return vs_errf(err, EPERM,
+				       "raising ambient capabilities (libcap-ng %d)",
+				       rc);
+	}
+	rc = check_ids(p, err);
+	if (rc == 0)
+		rc = check_caps(p, err);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VS_SANDBOX_PRIVS_H
+#define VS_SANDBOX_PRIVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "conf/config.h"
+
+/*
+ * Who the emulator runs as.  vmseal runs as root to open (and label)
+ * images; the emulator gets none of that: another user, no supplementary
+ * groups unless listed, no capabilities unless listed in keep-caps,
+ * NO_NEW_PRIVS.
+ */
+struct privs {
+	bool change;		/* vmseal is root: switch ids, drop caps */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	uint64_t caps;		/* mask of capabilities kept (keep-caps) */
+	char user_name[64];	/* for messages */
+	char group_name[64];
+};
+
+/*
+ * Resolves [sandbox] user, group, groups and keep-caps for a process whose
+ * effective uid is euid, and applies the rules: a user is required when
+ * vmseal runs as root, and root itself only with allow-root = yes (then
+ * *warn_root is set); an unprivileged vmseal can only run the emulator as
+ * itself, with no capabilities.  -EINVAL with err saying which key.
+ */
+int privs_resolve(const struct guest_config *cfg, uid_t euid,
+		  struct privs *out, bool *warn_root, struct vs_err *err);
+void privs_free(struct privs *p);
+
+/*
+ * In the child before the filter: supplementary groups, gid, uid (all
+ * three of each), capabilities (effective, permitted, inheritable,
+ * ambient and the bounding set) down to p->caps, each step read back and
+ * verified.  0 or -errno with err saying which step.
+ */
+int privs_drop(const struct privs *p, struct vs_err *err);
+
+/*
+ * The capability masks of a process from /proc/PID/status (CapEff,
+ * CapPrm, CapInh, CapBnd, CapAmb, in that order); 0 or -errno.
+ */
+int privs_read_caps(pid_t pid, uint64_t caps[5]);
+
+/* "net_admin,sys_nice" for a mask ("none" for 0). */
+const char *privs_caps_str(uint64_t caps, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,163 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Init-script launch: run --daemon returns once the guest is up (or with
+# the start's error), logs to a file that SIGHUP reopens, stop ends
+# emulator and supervisor and cleans up; systemd's readiness protocol;
+# the LSB init script and the systemd unit from contrib/.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/lib/common.sh"
+
+missing=$(e2e_missing "$QEMU" qemu-img qemu-io "$VMSEAL" "$QMP")
+if [ -n "$missing" ]; then
+	skip "$missing is not installed (make deps, make test-bins)" "daemon e2e"
+	tap_done
+	exit
+fi
+e2e_setup
+guest_chain "$E2E_TMP/images" >/dev/null
+
+write_ini() { # NAME
+	cat >"$E2E_TMP/$1.ini" <<-INI
+	[vmseal]
+	version = 1
+	name = $1
+	[emulator]
+	args = -machine pc -accel tcg -m 64 -nographic -nodefaults -S
+	args = -qmp unix:$(e2e_run_dir "$1")/qmp.sock,server=on,wait=off
+	[sandbox]
+	user = $E2E_USER
+	[disk root]
+	image = $E2E_TMP/images/top.qcow2
+	format = qcow2
+	device = none
+	INI
+}
+
+# gone PID: not running within 10 s.
+gone() {
+	local i
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+write_ini d1
+log=$E2E_TMP/d1.log
+"$VMSEAL" run --daemon --pidfile "$E2E_TMP/d1.pid" --log "$log" "$E2E_TMP/d1.ini" \
+	>"$E2E_TMP/d1.out" 2>&1
+rc=$?
+sup=$(cat "$E2E_TMP/d1.pid" 2>/dev/null)
+[ -n "$sup" ] && e2e_track "$sup"
+emu=$(cat "$(e2e_run_dir d1)/emulator.pid" 2>/dev/null)
+[ -n "$emu" ] && e2e_track "$emu"
+[ $rc = 0 ] && [ ! -s "$E2E_TMP/d1.out" ]
+ok $? "run --daemon returns 0, quietly" || diag "exit $rc" "$(cat "$E2E_TMP/d1.out")"
+"$QMP" "$(e2e_run_dir d1)/qmp.sock" '{"execute":"query-status"}' | grep -q '"status": "prelaunch"'
+ok $? "the guest's QMP socket answers as soon as run returned"
+[ -n "$sup" ] && kill -0 "$sup" &&
+	[ "$(ps -o sid= -p "$sup" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] &&
+	[ "$(ps -o ppid= -p "$sup" | tr -d ' ')" != $$ ] &&
+	[ "$(ps -o ppid= -p "$emu" | tr -d ' ')" = "$sup" ]
+ok $? "the pid file names the detached supervisor (another session), parent of the emulator"
+"$VMSEAL" status d1 | grep -q "^d1: pid=$emu policy=broker"
+ok $? "status: running"
+
+e2e_hmp "$(e2e_run_dir d1)/qmp.sock" 'qemu-io root "read -P 0x33 2M 1M"' >/dev/null
+sleep 0.5
+grep -q 'emulator\[.*\]: read 1048576/1048576 bytes at offset 2097152' "$log"
+ok $? "the emulator's output is in the log" || diag "$(cat "$log")"
+mv "$log" "$log.1"
+kill -HUP "$sup"
+sleep 0.5
+e2e_hmp "$(e2e_run_dir d1)/qmp.sock" 'qemu-io root "read -P 0x22 1M 1M"' >/dev/null
+sleep 0.5
+grep -q 'read 1048576/1048576 bytes at offset 1048576' "$log" && kill -0 "$emu"
+ok $? "SIGHUP reopens the log (rotation), the emulator keeps running"
+
+"$VMSEAL" stop d1 >"$E2E_TMP/stop" 2>&1
+rc=$?
+[ $rc = 0 ] && grep -qx "d1: stopped" "$E2E_TMP/stop" && gone "$emu" && gone "$sup"
+ok $? "stop: emulator and supervisor gone" || diag "exit $rc" "$(cat "$E2E_TMP/stop")"
+[ ! -e "$E2E_TMP/d1.pid" ] && [ ! -e "$(e2e_run_dir d1)/control.sock" ] &&
+	[ ! -e "$(e2e_run_dir d1)/emulator.pid" ]
+ok $? "pid file and runtime files removed"
+grep -q 'guest d1 stopped: status 0' "$log"
+ok $? "the log says the guest stopped with status 0 (QEMU's answer to SIGTERM)"
+"$VMSEAL" status d1 >/dev/null 2>&1
+[ $? = 69 ]
+ok $? "status of the stopped guest: 69"
+"$VMSEAL" stop d1 >/dev/null 2>&1
+[ $? = 69 ]
+ok $? "stop of a stopped guest: 69"
+
+# A start that fails says why, from the daemon, in the foreground.
+sed 's|top.qcow2|missing.qcow2|' "$E2E_TMP/d1.ini" >"$E2E_TMP/bad.ini"
+"$VMSEAL" run --daemon --log "$E2E_TMP/bad.log" "$E2E_TMP/bad.ini" >/dev/null 2>"$E2E_TMP/bad.err"
+rc=$?
+[ $rc = 66 ] && grep -q "missing.qcow2: cannot open" "$E2E_TMP/bad.err"
+ok $? "a failing --daemon start exits with its code (66) and message" ||
+	diag "exit $rc" "$(cat "$E2E_TMP/bad.err")"
+
+# systemd's readiness protocol, with a stand-in manager.
+write_ini n1
+ns=$E2E_TMP/notify.sock
+"$E2E_BUILD/tests/e2e/notify_listen" "$ns" 30 >"$E2E_TMP/notify" &
+lpid=$!
+e2e_track "$lpid"
+for i in $(seq 50); do [ -S "$ns" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$ns "$VMSEAL" run "$E2E_TMP/n1.ini" >/dev/null 2>&1 &
+vpid=$!
+e2e_track "$vpid"
+wait "$lpid"
+rc=$?
+grep -q "^READY=1;MAINPID=$vpid;STATUS=guest n1 runs" "$E2E_TMP/notify" &&
+	"$QMP" "$(e2e_run_dir n1)/qmp.sock" '{"execute":"query-status"}' | grep -q prelaunch
+ok $((rc)) "sd_notify: READY=1 with MAINPID once QMP answers" || diag "$(cat "$E2E_TMP/notify")"
+kill -TERM "$vpid"
+e2e_wait_exit "$vpid" 30
+ok $? "SIGTERM to vmseal: QEMU shuts down, vmseal exits 0"
+
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$E2E_TMP/units"
+	sed "s|@BINDIR@|$(dirname "$VMSEAL")|" "$E2E_ROOT/contrib/systemd/vmseal@.service" \
+		>"$E2E_TMP/units/vmseal@.service"
+	SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no \
+		"$E2E_TMP/units/vmseal@.service" >"$E2E_TMP/verify" 2>&1
+	rc=$?
+	[ $rc = 0 ] && ! grep -qi 'vmseal@' "$E2E_TMP/verify"
+	ok $? "systemd-analyze verify vmseal@.service" || diag "$(cat "$E2E_TMP/verify")"
+else
+	skip "systemd-analyze is not installed" "systemd-analyze verify vmseal@.service"
+fi
+
+# The LSB init script, live.
+conf=$E2E_TMP/etc
+mkdir -p "$conf"
+write_ini i1
+cp "$E2E_TMP/i1.ini" "$conf/i1.ini"
+initd() {
+	VMSEAL=$VMSEAL VMSEAL_CONF_DIR=$conf VMSEAL_LOG_DIR=$E2E_TMP/logs \
+		sh "$E2E_ROOT/contrib/init.d/vmseal" "$@"
+}
+initd start >"$E2E_TMP/i.out" 2>&1
+rc=$?
+sup=$(cat "$(e2e_run_dir i1)/vmseal.pid" 2>/dev/null)
+emu=$(cat "$(e2e_run_dir i1)/emulator.pid" 2>/dev/null)
+[ -n "$sup" ] && e2e_track "$sup"
+[ $rc = 0 ] && grep -qx "i1: started" "$E2E_TMP/i.out"
+ok $? "init.d start: started" || diag "$(cat "$E2E_TMP/i.out")"
+initd status i1 >"$E2E_TMP/i.st"
+[ $? = 0 ] && grep -qx "i1: running" "$E2E_TMP/i.st"
+ok $? "init.d status: running (0)"
+initd stop i1 >"$E2E_TMP/i.stop" 2>&1
+[ $? = 0 ] && gone "$emu" && gone "$sup"
+ok $? "init.d stop: QEMU and vmseal ended" || diag "$(cat "$E2E_TMP/i.stop")"
+initd status i1 >"$E2E_TMP/i.st"
+[ $? = 3 ] && grep -qx "i1: stopped" "$E2E_TMP/i.st"
+ok $? "init.d status: stopped (3)"
+! ps -eo pid,args | grep -v grep | grep -q -- "$E2E_TMP/i1.ini\|$(e2e_run_dir i1)/qmp.sock"
+ok $? "no process of i1 left"
+
+tap_done

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# policy = deny and policy = kill, with a statically linked stand-in
+# emulator (tests/probes/fd_reader.c: under deny even the dynamic loader's
+# opens fail): it inherits exactly the chain's descriptors, reads them,
+# and its open() fails with EACCES (deny) or kills it (kill).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/lib/common.sh"
+
+READER=$E2E_BUILD/tests/probes/fd_reader
+missing=$(e2e_missing qemu-img qemu-io "$VMSEAL" "$READER")
+if [ -n "$missing" ]; then
+	skip "$missing is not installed (make deps, make test-bins)" "deny e2e"
+	tap_done
+	exit
+fi
+e2e_setup
+guest_chain "$E2E_TMP/images"
+ok $? "chain created"
+echo secret >"$E2E_TMP/other"
+
+# write_ini POLICY DIALECT
+write_ini() {
+	cat >"$E2E_TMP/guest.ini" <<-INI
+	[vmseal]
+	version = 1
+	[emulator]
+	binary = $READER
+	dialect = $2
+	args = --fds --open $E2E_TMP/other --open $E2E_TMP/images/base.qcow2
+	[sandbox]
+	policy = $1
+	user = $E2E_USER
+	[disk root]
+	image = $E2E_TMP/images/top.qcow2
+	format = qcow2
+	device = none
+	INI
+}
+
+for dialect in fdset drive-fd; do
+	write_ini deny "$dialect"
+	# fd 7 and 9 are open in vmseal: the emulator must not get them.
+	"$VMSEAL" run "$E2E_TMP/guest.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err" \
+		7<"$E2E_TMP/other" 9>"$E2E_TMP/err9"
+	rc=$?
+	ok $rc "deny/$dialect: vmseal exits with the stand-in's status 0" ||
+		diag "$(cat "$E2E_TMP/err")"
+	grep -qx 'fds: 0 1 2 3 4 5' "$E2E_TMP/out"
+	ok $? "deny/$dialect: exactly fds 0-2 and the three images, none close-on-exec" ||
+		diag "$(grep fds: "$E2E_TMP/out")"
+	[ "$(grep -c '^fd [345]: read 512 bytes, magic QFI$' "$E2E_TMP/out")" -ge 3 ]
+	ok $? "deny/$dialect: every passed image reads as qcow2" ||
+		diag "$(cat "$E2E_TMP/out")"
+	grep -qx "open $E2E_TMP/other: EACCES" "$E2E_TMP/out" &&
+		grep -qx "open $E2E_TMP/images/base.qcow2: EACCES" "$E2E_TMP/out"
+	ok $? "deny/$dialect: open() fails with EACCES" || diag "$(cat "$E2E_TMP/out")"
+done
+
+write_ini kill fdset
+"$VMSEAL" run "$E2E_TMP/guest.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+rc=$?
+[ "$rc" = 159 ]
+ok $? "kill: the first open() kills the stand-in (exit 128+SIGSYS = 159)" ||
+	diag "status $rc" "$(cat "$E2E_TMP/out" "$E2E_TMP/err")"
+grep -q '^fd 3: read 512 bytes, magic QFI$' "$E2E_TMP/out" &&
+	! grep -q '^open ' "$E2E_TMP/out"
+ok $? "kill: reads worked, no open returned"
+
+tap_done
