@@ -233,8 +233,7 @@ static bool may_read(const struct broker *b, const struct stat *st)
 {
 	if (b->emu_uid == 0)
 		return true;
-	if (st->st_mode & S_IROTH)
-		return true;
+	/* The kernel's order: owner bits, then group bits, then other's. */
 	if (st->st_uid == b->emu_uid)
 		return st->st_mode & S_IRUSR;
 	if (st->st_gid == b->emu_gid)
@@ -243,7 +242,7 @@ static bool may_read(const struct broker *b, const struct stat *st)
 		if (st->st_gid == b->emu_groups[i])
 			return st->st_mode & S_IRGRP;
 	}
-	return false;
+	return st->st_mode & S_IROTH;
 }
 
 static bool in_chain(const struct broker *b, const struct stat *st)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "sandbox/allowlist.h"
@@ -150,9 +151,18 @@ static void child_opens(int sock, int out, char **paths, int flags)
 	_exit(0);
 }
 
+/* Who the broker serves as (NULL in serve(): root, who reads anything). */
+struct emu_ident {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+};
+
 /* Runs child_opens under a broker for al; returns what the child wrote. */
-static char *serve(const struct allowlist *al, const struct devino *deny,
-		   size_t n_deny, char **paths, int flags)
+static char *serve_as(const struct allowlist *al, const struct devino *deny,
+		      size_t n_deny, char **paths, int flags,
+		      const struct emu_ident *who)
 {
 	static char result[8192];
 	struct vs_err err = { 0 };
@@ -178,6 +188,12 @@ static char *serve(const struct allowlist *al, const struct devino *deny,
 		waitpid(pid, &status, 0);
 		return "broker setup failed";
 	}
+	if (who) {
+		b.emu_uid = who->uid;
+		b.emu_gid = who->gid;
+		b.emu_groups = who->groups;
+		b.n_emu_groups = who->n_groups;
+	}
 	for (;;) {
 		struct pollfd p[2] = { { nfd, POLLIN, 0 }, { pipefd[0], POLLIN, 0 } };
 		struct broker_event ev;
@@ -201,6 +217,12 @@ static char *serve(const struct allowlist *al, const struct devino *deny,
 	close(pipefd[0]);
 	waitpid(pid, &status, 0);
 	return result;
+}
+
+static char *serve(const struct allowlist *al, const struct devino *deny,
+		   size_t n_deny, char **paths, int flags)
+{
+	return serve_as(al, deny, n_deny, paths, flags, NULL);
 }
 
 static void put(const char *path, const char *content, mode_t mode)
@@ -304,6 +326,63 @@ static void test_live(void)
 	free(outside);
 }
 
+/*
+ * The broker opens as root; it serves only what the emulator's user could
+ * read by the mode bits, in the kernel's order: an owner without the read
+ * bit is refused even where others may read.
+ */
+static void test_mode_bits(void)
+{
+	static const gid_t extra[] = { 4242 };
+	static const struct {
+		const char *name;
+		uid_t uid;
+		gid_t gid;
+		mode_t mode;
+		const char *want;
+		const char *what;
+	} f[] = {
+		{ "own-0400", 65534, 0, 0400, "ok", "owner with the read bit" },
+		{ "own-0004", 65534, 0, 0004, "EACCES",
+		  "owner without it, though others may read" },
+		{ "grp-0040", 0, 65534, 0040, "ok", "primary group with the read bit" },
+		{ "sup-0040", 0, 4242, 0040, "ok",
+		  "supplementary group with the read bit" },
+		{ "sup-0004", 0, 4242, 0004, "EACCES",
+		  "supplementary group without it, though others may read" },
+		{ "oth-0004", 0, 0, 0004, "ok", "others with the read bit" },
+		{ "root-0600", 0, 0, 0600, "EACCES", "root's 0600 file" },
+	};
+	const struct emu_ident who = { 65534, 65534, extra, 1 };
+	char dir[] = "/tmp/vmseal-broker-mode.XXXXXX";
+	char *paths[ARRAY_SIZE(f) + 1], want[PATH_MAX + 64], *r;
+	struct allowlist al = { 0 };
+	size_t i;
+
+	if (!mkdtemp(dir)) {
+		tap_skip("mkdtemp failed", "mode bit tests");
+		return;
+	}
+	chmod(dir, 0755);
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		paths[i] = xasprintf("%s/%s", dir, f[i].name);
+		put(paths[i], "x\n", f[i].mode);
+		if (chown(paths[i], f[i].uid, f[i].gid) < 0)
+			tap_diag("chown %s: %m", paths[i]);
+	}
+	paths[i] = NULL;
+	allowlist_add(&al, ALLOW_DIR, dir, "t");
+	r = serve_as(&al, NULL, 0, paths, O_RDONLY, &who);
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		snprintf(want, sizeof(want), "%s %s", paths[i], f[i].want);
+		has_str(r, want, "mode bits as uid 65534: %s", f[i].what);
+		unlink(paths[i]);
+		free(paths[i]);
+	}
+	allowlist_free(&al);
+	rmdir(dir);
+}
+
 static void test_flags_str(void)
 {
 	char buf[256];
@@ -321,7 +400,9 @@ int main(void)
 	if (geteuid() != 0)
 		tap_skip("needs root to read /proc/PID/mem of the child",
 			 "live broker tests");
-	else
+	else {
 		test_live();
+		test_mode_bits();
+	}
 	return tap_done();
 }
