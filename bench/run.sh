@@ -148,11 +148,13 @@ add_row "launch to QMP, deny, minimal static emulator" ms "$vs" "$bs" "$r" "<= 1
 
 # --- the broker and the filter, from inside --------------------------------
 echo "bench: broker round trip and filtered getpid, $REPS runs ..." >&2
-om=() op=() pm=() pp=() gf=() gp=()
+om=() op=() pm=() pp=() km=() ka=() gf=() gp=()
 for ((i = 0; i < REPS; i++)); do
 	"$BROKER" 10000 1000000 >"$t/broker.out" || break
 	read -r _ a b < <(grep '^open_broker_us' "$t/broker.out"); om+=("$a") op+=("$b")
 	read -r _ a b < <(grep '^open_plain_us' "$t/broker.out"); pm+=("$a") pp+=("$b")
+	read -r _ a _ < <(grep '^notify_send_us' "$t/broker.out"); km+=("$a")
+	read -r _ a _ < <(grep '^notify_addfd_us' "$t/broker.out"); ka+=("$a")
 	gf+=("$(awk '/^getpid_filtered_ns/ { print $2 }' "$t/broker.out")")
 	gp+=("$(awk '/^getpid_plain_ns/ { print $2 }' "$t/broker.out")")
 done
@@ -162,6 +164,18 @@ add_row "broker round trip per open, median" us "$vs" "$bs" "$r" "<= 15" "$(meet
 vs=$(stats "${op[@]}") bs=$(stats "${pp[@]}")
 r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
 add_row "broker round trip per open, p99" us "$vs" "$bs" "$r" "-" "-"
+# Its floor: the kernel's round trip for a reply that carries an fd
+# (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND), measured
+# with a bare supervisor that does no work; what the broker adds on top
+# is its own work.  Then that fd reply against a plain one
+# (SECCOMP_IOCTL_NOTIF_SEND): both ask for synchronous wake-ups, only
+# the plain reply gets one.
+vs=$(stats "${om[@]}") bs=$(stats "${ka[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "broker round trip per open, median, against a bare supervisor's fd reply (kernel only)" us "$vs" "$bs" "$r" "(analysis)" "-"
+vs=$(stats "${ka[@]}") bs=$(stats "${km[@]}")
+r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+add_row "bare supervisor, median: fd reply (ADDFD+SEND) against plain reply (NOTIF_SEND)" us "$vs" "$bs" "$r" "(analysis)" "-"
 # The same with broker and caller on one CPU: what is left is the
 # broker's own work, not the wake-up of another (virtual) CPU.
 oc=() pc=()
@@ -193,12 +207,18 @@ done <"$t/chain.raw"
 
 # --- the table --------------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-printf '\nvmseal %s, %s, %d CPUs, %s, Linux %s; %d runs each; min / median / max\n\n' \
+# How an idle CPU waits decides what waking it costs, and every broker
+# round trip wakes one: a virtual machine whose idle vCPUs halt at once
+# (guest_halt_poll_ns = 0) pays an exit to the hypervisor per wake-up.
+idle=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo unknown)
+hp=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+[ "$idle" = haltpoll ] && [ -r "$hp" ] && idle="$idle, guest_halt_poll_ns $(cat "$hp")"
+printf '\nvmseal %s, %s, %d CPUs, %s, Linux %s, cpuidle %s; %d runs each; min / median / max\n\n' \
 	"$("$VMSEAL" --version | cut -d' ' -f2)" "$cpu" "$(nproc)" \
-	"$(free -g | awk '/^Mem:/ { print $2 " GiB" }')" "$(uname -r)" "$REPS"
+	"$(free -g | awk '/^Mem:/ { print $2 " GiB" }')" "$(uname -r)" "$idle" "$REPS"
 printf '| %s | %s | %s | %s | %s | %s | %s |\n' figure unit vmseal baseline ratio goal met
 printf '|---|---|---|---|---|---|---|\n'
-json="{\"machine\":{\"cpu\":\"$cpu\",\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\"},\"reps\":$REPS,\"figures\":["
+json="{\"machine\":{\"cpu\":\"$cpu\",\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"cpuidle\":\"$idle\"},\"reps\":$REPS,\"figures\":["
 sep=""
 for row in "${rows[@]}"; do
 	IFS='|' read -r fig unit v b r goal met <<<"$row"

@@ -5,23 +5,34 @@
  * tell the broker's own work from cross-CPU wake-up latency).
  * A child under the broker policy opens an allowed file OPENS times,
  * timing each open (served by a live broker in this process); the same
- * opens unfiltered are the baseline.  Then GETPIDS getpid calls under the
+ * opens unfiltered are the baseline.  Then the kernel's own share, with
+ * no broker work: a bare supervisor answering a notified getppid()
+ * either with SECCOMP_IOCTL_NOTIF_SEND or with an fd through
+ * SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND, synchronous
+ * wake-ups requested in both cases.  Then GETPIDS getpid calls under the
  * filter and without it.  Prints:
  *   open_broker_us median p99
  *   open_plain_us median p99
+ *   notify_send_us median p99
+ *   notify_addfd_us median p99
  *   getpid_filtered_ns per-call
  *   getpid_plain_ns per-call
  */
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "sandbox/policy.h"
 #include "sandbox/session.h"
 
@@ -68,6 +79,105 @@ static void time_opens(int out)
 		     t[(long)((double)opens * 0.99)] / 1e3);
 	(void)!write(out, line, (size_t)n);
 	free(t);
+}
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* The child: getppid() notified, OPENS times, each timed. */
+static void notified_child(int sock, bool with_fd)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	double *t = malloc(sizeof(double) * (size_t)opens);
+	char line[128];
+	int nfd, n;
+
+	if (!ctx || !t ||
+	    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(getppid), 0) < 0 ||
+	    seccomp_load(ctx) < 0)
+		_exit(1);
+	nfd = seccomp_notify_fd(ctx);
+	if (nfd < 0 || fd_send(sock, nfd) < 0)
+		_exit(1);
+	close(nfd);
+	for (long i = 0; i < opens; i++) {
+		double s = now_ns();
+		long r = syscall(SYS_getppid);
+
+		t[i] = now_ns() - s;
+		if (with_fd && r >= 0)
+			close((int)r);
+	}
+	qsort(t, (size_t)opens, sizeof(double), cmp);
+	n = snprintf(line, sizeof(line), "%.3f %.3f\n", t[opens / 2] / 1e3,
+		     t[(long)((double)opens * 0.99)] / 1e3);
+	(void)!write(sock, line, (size_t)n);
+	_exit(0);
+}
+
+/*
+ * A bare supervisor: no path read, no checks, one reply per request.
+ * What it measures is the kernel's round trip for each kind of reply.
+ */
+static int kernel_round_trip(bool with_fd, char *out, size_t size)
+{
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	int sv[2], nfd = -1, src = open(TARGET, O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+	pid_t pid;
+
+	if (src < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		notified_child(sv[1], with_fd);
+	}
+	close(sv[1]);
+	if (pid < 0 || fd_recv(sv[0], &nfd) < 0 ||
+	    seccomp_notify_alloc(&req, &resp) < 0)
+		goto out;
+	(void)ioctl(nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	for (long i = 0; i < opens; i++) {
+		memset(req, 0, sizeof(*req));
+		if (seccomp_notify_receive(nfd, req) < 0)
+			break;
+		if (with_fd) {
+			struct seccomp_notif_addfd add = {
+				.id = req->id,
+				.flags = SECCOMP_ADDFD_FLAG_SEND,
+				.srcfd = (__u32)src,
+				.newfd_flags = O_CLOEXEC,
+			};
+
+			if (ioctl(nfd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0)
+				break;
+		} else {
+			memset(resp, 0, sizeof(*resp));
+			resp->id = req->id;
+			if (seccomp_notify_respond(nfd, resp) < 0)
+				break;
+		}
+	}
+	seccomp_notify_free(req, resp);
+	n = read(sv[0], out, size - 1);
+out:
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (nfd >= 0)
+		close(nfd);
+	close(sv[0]);
+	close(src);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
 }
 
 static void child_opens(void *arg, int out)
@@ -148,6 +258,14 @@ int main(int argc, char **argv)
 		close(p[1]);
 		(void)!read(p[0], buf, sizeof(buf) - 1);
 		printf("open_plain_us %s", buf);
+	}
+	{
+		char buf[128];
+
+		if (kernel_round_trip(false, buf, sizeof(buf)) == 0)
+			printf("notify_send_us %s", buf);
+		if (kernel_round_trip(true, buf, sizeof(buf)) == 0)
+			printf("notify_addfd_us %s", buf);
 	}
 	printf("getpid_filtered_ns %.2f\n", getpid_cost(true));
 	printf("getpid_plain_ns %.2f\n", getpid_cost(false));
