@@ -43,17 +43,24 @@ static long sys_openat2(int dirfd, const char *path, struct open_how *how)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-void broker_set_listener(struct broker *b, int notify_fd)
+int broker_sync_wakeups(int notify_fd)
 {
-	b->notify_fd = notify_fd;
 	/*
 	 * The emulator waits for every answer: a synchronous wake-up spares
 	 * a round trip through the scheduler.  Older kernels say EINVAL and
 	 * keep the usual one.
 	 */
+	if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		  SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
+		return -errno;
+	return 0;
+}
+
+void broker_set_listener(struct broker *b, int notify_fd)
+{
+	b->notify_fd = notify_fd;
 	if (notify_fd >= 0)
-		(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-			    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+		(void)broker_sync_wakeups(notify_fd);
 }
 
 int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,

@@ -91,6 +91,12 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 		const struct devino *deny, size_t n_deny, struct vs_err *err);
 void broker_fini(struct broker *b);
 
+/*
+ * Asks the kernel to wake the emulator on the broker's CPU when it is
+ * answered (Linux 6.6+); -EINVAL on older kernels, which is harmless.
+ */
+int broker_sync_wakeups(int notify_fd);
+
 /* The listener, once the emulator handed it over (broker_init() took -1). */
 void broker_set_listener(struct broker *b, int notify_fd);
 

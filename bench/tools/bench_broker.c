@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/fd.h"
+#include "sandbox/broker.h"
 #include "sandbox/policy.h"
 #include "sandbox/session.h"
 
@@ -80,13 +81,6 @@ static void time_opens(int out)
 	(void)!write(out, line, (size_t)n);
 	free(t);
 }
-
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 /* The child: getppid() notified, OPENS times, each timed. */
 static void notified_child(int sock, bool with_fd)
@@ -142,8 +136,7 @@ static int kernel_round_trip(bool with_fd, char *out, size_t size)
 	if (pid < 0 || fd_recv(sv[0], &nfd) < 0 ||
 	    seccomp_notify_alloc(&req, &resp) < 0)
 		goto out;
-	(void)ioctl(nfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-		    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	(void)broker_sync_wakeups(nfd);
 	for (long i = 0; i < opens; i++) {
 		memset(req, 0, sizeof(*req));
 		if (seccomp_notify_receive(nfd, req) < 0)
