@@ -92,8 +92,10 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 void broker_fini(struct broker *b);
 
 /*
- * Asks the kernel to wake the emulator on the broker's CPU when it is
- * answered (Linux 6.6+); -EINVAL on older kernels, which is harmless.
+ * Asks for synchronous wake-ups on a listener (Linux 6.6+): the broker
+ * is woken on the CPU of the emulator that asks, and the emulator on the
+ * broker's when a NOTIF_SEND answers it (an ADDFD answer wakes it as
+ * usual).  -EINVAL on older kernels, which then wake as usual.
  */
 int broker_sync_wakeups(int notify_fd);
 

@@ -123,6 +123,7 @@ static int kernel_round_trip(bool with_fd, char *out, size_t size)
 	struct seccomp_notif_resp *resp;
 	int sv[2], nfd = -1, src = open(TARGET, O_RDONLY | O_CLOEXEC);
 	ssize_t n = -1;
+	long done = 0;
 	pid_t pid;
 
 	if (src < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
@@ -137,7 +138,7 @@ static int kernel_round_trip(bool with_fd, char *out, size_t size)
 	    seccomp_notify_alloc(&req, &resp) < 0)
 		goto out;
 	(void)broker_sync_wakeups(nfd);
-	for (long i = 0; i < opens; i++) {
+	for (; done < opens; done++) {
 		memset(req, 0, sizeof(*req));
 		if (seccomp_notify_receive(nfd, req) < 0)
 			break;
@@ -159,15 +160,18 @@ static int kernel_round_trip(bool with_fd, char *out, size_t size)
 		}
 	}
 	seccomp_notify_free(req, resp);
+	/* Gone listener: a child still waiting gets ENOSYS and finishes. */
+	close(nfd);
+	nfd = -1;
 	n = read(sv[0], out, size - 1);
 out:
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
 	if (nfd >= 0)
 		close(nfd);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 	close(sv[0]);
 	close(src);
-	if (n <= 0)
+	if (n <= 0 || done < opens)
 		return -1;
 	out[n] = '\0';
 	return 0;
