@@ -25,9 +25,10 @@ for ((i = 1; i < max; i++)); do
 		"$t/d$i.qcow2" 1M || exit 1
 done
 
-# Bash's own clock (microseconds, read without a fork): a `date`
-# process per reading would add its start-up, about a millisecond, to
-# every figure on both sides and hide the faster side's time behind it.
+# Timed with bash's own clock, EPOCHREALTIME (microseconds, read
+# without a fork): a `date` process per reading would add its start-up,
+# about a millisecond, to every figure on both sides and hide the faster
+# side's time behind it.  LC_ALL=C keeps its decimal point a '.'.
 export LC_ALL=C
 
 # stats NS...: "min median max" in ms, from nanoseconds.

@@ -56,12 +56,22 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Writes "median p99" of OPENS times (ns) to out, in microseconds. */
+static void write_median_p99(double *t, int out)
+{
+	char line[128];
+	int n;
+
+	qsort(t, (size_t)opens, sizeof(double), cmp);
+	n = snprintf(line, sizeof(line), "%.3f %.3f\n", t[opens / 2] / 1e3,
+		     t[(long)((double)opens * 0.99)] / 1e3);
+	(void)!write(out, line, (size_t)n);
+}
+
 /* Times opens of TARGET; writes "median p99" in microseconds to out. */
 static void time_opens(int out)
 {
 	double *t = malloc(sizeof(double) * (size_t)opens);
-	char line[128];
-	int n;
 
 	for (long i = 0; i < opens; i++) {
 		double s = now_ns();
@@ -69,16 +79,12 @@ static void time_opens(int out)
 
 		t[i] = now_ns() - s;
 		if (fd < 0) {
-			n = snprintf(line, sizeof(line), "failed\n");
-			(void)!write(out, line, (size_t)n);
+			(void)!write(out, "failed\n", 7);
 			_exit(1);
 		}
 		close(fd);
 	}
-	qsort(t, (size_t)opens, sizeof(double), cmp);
-	n = snprintf(line, sizeof(line), "%.3f %.3f\n", t[opens / 2] / 1e3,
-		     t[(long)((double)opens * 0.99)] / 1e3);
-	(void)!write(out, line, (size_t)n);
+	write_median_p99(t, out);
 	free(t);
 }
 
@@ -87,8 +93,7 @@ static void notified_child(int sock, bool with_fd)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	double *t = malloc(sizeof(double) * (size_t)opens);
-	char line[128];
-	int nfd, n;
+	int nfd;
 
 	if (!ctx || !t ||
 	    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(getppid), 0) < 0 ||
@@ -106,10 +111,7 @@ static void notified_child(int sock, bool with_fd)
 		if (with_fd && r >= 0)
 			close((int)r);
 	}
-	qsort(t, (size_t)opens, sizeof(double), cmp);
-	n = snprintf(line, sizeof(line), "%.3f %.3f\n", t[opens / 2] / 1e3,
-		     t[(long)((double)opens * 0.99)] / 1e3);
-	(void)!write(sock, line, (size_t)n);
+	write_median_p99(t, sock);
 	_exit(0);
 }
 
