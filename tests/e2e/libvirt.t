@@ -1,79 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Under real libvirt: a TCG domain whose <emulator> is the vmseal symlink
+# Under a real (private) libvirtd: a TCG domain whose <emulator> is the vmseal symlink
 # and whose disk is a 3-level qcow2 chain with <backingStore>; libvirt
 # probes the wrapper's capabilities, starts the domain, QEMU reads every
 # layer (qemu-io through virsh), runs with Seccomp 2, and virsh destroy
 # ends it.  Skips, saying why, only when libvirtd cannot start here.
+# The daemon is private (tests/e2e/lib/libvirtd.sh): no system directory,
+# daemon or /dev/kvm is touched.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib/common.sh"
 
-for tool in virsh /usr/sbin/libvirtd /usr/sbin/virtlogd; do
-	if ! command -v "$tool" >/dev/null; then
-		skip "$tool is not installed (make deps installs libvirt-daemon-system)" "libvirt e2e"
-		tap_done
-		exit
-	fi
-done
-missing=$(e2e_missing "$QEMU" qemu-img qemu-io "$VMSEAL")
-if [ -n "$missing" ] || [ "$(id -u)" != 0 ]; then
-	skip "${missing:-root} needed (make deps)" "libvirt e2e"
+. "$(dirname "$0")/lib/libvirtd.sh"
+
+missing=$(e2e_missing virsh "$QEMU" qemu-img qemu-io "$VMSEAL")
+if [ -n "$missing" ]; then
+	skip "$missing is not installed (make deps)" "libvirt e2e"
 	tap_done
 	exit
 fi
 e2e_setup
-DOM=vmseal-e2e-$$
-IMG=/var/lib/libvirt/images/$DOM
-VIRSH=(virsh -q -c qemu:///system)
-started=()
-kvm_mode=
-
-cleanup_libvirt() {
-	"${VIRSH[@]}" destroy "$DOM" >/dev/null 2>&1
-	"${VIRSH[@]}" undefine "$DOM" >/dev/null 2>&1
-	rm -rf "$IMG"
-	rm -f /var/cache/libvirt/qemu/capabilities/"$(printf %s "$WRAPPER" | sha256sum | cut -d' ' -f1)".xml
-	local pid
-	for pid in "${started[@]}"; do
-		e2e_stop_pid "$pid"
-	done
-	# /dev/kvm as it was (see below).
-	[ -n "$kvm_mode" ] && chown "${kvm_mode%:*}" /dev/kvm && chmod "${kvm_mode##*:}" /dev/kvm
-	_e2e_cleanup
-}
-trap cleanup_libvirt EXIT
-
-# libvirtd re-probes an emulator whose capabilities say KVM when its qemu
-# user cannot open /dev/kvm: Debian's udev would make it root:kvm 0660.
-if [ -c /dev/kvm ]; then
-	kvm_mode="$(stat -c %u:%g /dev/kvm):$(stat -c %a /dev/kvm)"
-	chgrp kvm /dev/kvm 2>/dev/null && chmod 0660 /dev/kvm
-fi
-
-# The daemons, unless they already run.
-start_daemon() { # BINARY PIDFILE
-	local pid
-	pid=$(cat "$2" 2>/dev/null)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		return 0
-	fi
-	"$1" -d || return 1
-	for i in $(seq 50); do
-		pid=$(cat "$2" 2>/dev/null)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
-		sleep 0.1
-	done
-	[ -n "$pid" ] || return 1
-	started+=("$pid")
-}
-if ! start_daemon /usr/sbin/virtlogd /run/virtlogd.pid ||
-	! start_daemon /usr/sbin/libvirtd /run/libvirtd.pid ||
-	! timeout 60 "${VIRSH[@]}" version >"$E2E_TMP/version" 2>&1; then
-	skip "libvirtd cannot start on this machine: $(tail -1 "$E2E_TMP/version" 2>/dev/null)" "libvirt e2e"
+if ! libvirtd_start; then
+	skip "$LV_WHY" "libvirt e2e"
 	tap_done
 	exit
 fi
-ok 0 "libvirtd answers ($(grep -i 'running hypervisor' "$E2E_TMP/version" | tr -s ' '))"
+ok 0 "a private libvirtd answers ($(grep -i 'running hypervisor' "$LV_DIR/version" | tr -s ' '))"
+DOM=vmseal-e2e-$$
+IMG=$E2E_TMP/images
+VIRSH=("${LV_VIRSH[@]}")
 
 # The wrapper as an admin installs it: a symlink named like the emulator,
 # somewhere libvirt's qemu user can execute it.
@@ -113,9 +67,9 @@ XML
 timeout 300 "${VIRSH[@]}" define "$E2E_TMP/dom.xml" >"$E2E_TMP/define" 2>&1
 ok $? "virsh define (libvirt probes the wrapper's capabilities)" || diag "$(cat "$E2E_TMP/define")"
 timeout 300 "${VIRSH[@]}" start "$DOM" >"$E2E_TMP/start" 2>&1
-ok $? "virsh start" || diag "$(cat "$E2E_TMP/start")" "$(tail -20 /var/log/libvirt/qemu/"$DOM".log 2>/dev/null)"
+ok $? "virsh start" || diag "$(cat "$E2E_TMP/start")" "$(tail -20 "$LV_LOG/qemu/$DOM.log" 2>/dev/null)"
 
-sup=$(cat /run/libvirt/qemu/"$DOM".pid 2>/dev/null)
+sup=$(cat "$LV_RUN/qemu/$DOM.pid" 2>/dev/null)
 qpid=$(e2e_child_of "${sup:-0}")
 [ -n "$sup" ] && [ "$(readlink "/proc/$sup/exe")" = "$E2E_TMP/libexec/vmseal" ] &&
 	[ -n "$qpid" ] && [ "$(readlink "/proc/$qpid/exe")" = "$(readlink -f "$QEMU")" ]
@@ -126,7 +80,7 @@ tr '\0' '\n' <"/proc/$qpid/cmdline" >"$E2E_TMP/argv"
 ! grep -q "$IMG/" "$E2E_TMP/argv" && [ "$(grep -c '"filename":"/dev/fdset/' "$E2E_TMP/argv")" = 3 ]
 ok $? "no image path in QEMU's command line: three file nodes on fd sets" || diag "$(grep blockdev -A1 "$E2E_TMP/argv")"
 
-log=/var/log/libvirt/qemu/$DOM.log
+log=$LV_LOG/qemu/$DOM.log
 for p in "0x11 0" "0x22 1M" "0x33 2M"; do
 	"${VIRSH[@]}" qemu-monitor-command --hmp "$DOM" "qemu-io libvirt-1-format \"read -P ${p% *} ${p#* } 1M\"" >/dev/null 2>&1
 done
