@@ -118,6 +118,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIB)
 
 # The probe and broker-scenario code, built static and sanitizer-free too.
 STATIC_PROBE_SRCS := sandbox/probe.c sandbox/policy.c sandbox/policy_rules.c \
+	sandbox/syscalls_x86_64.c \
 	sandbox/brokertest.c sandbox/session.c sandbox/broker.c \
 	sandbox/allowlist.c $(wildcard common/*.c)
 $(O)/tests/probes/selftest_static: tests/probes/selftest_static.c $(STATIC_PROBE_SRCS)

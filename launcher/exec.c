@@ -99,7 +99,7 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock)
 			  s->exec_context);
 		child_fail(sock, LAUNCH_SETUP, &err);
 	}
-	rc = policy_load(s->filter, s->policy, &notify_fd, &err);
+	rc = policy_load(s->filter, &notify_fd, &err);
 	if (rc < 0)
 		child_fail(sock, LAUNCH_SETUP, &err);
 	/*

@@ -7,6 +7,8 @@
 
 #include <seccomp.h>
 
+struct vs_filter;
+
 #include "common/err.h"
 #include "conf/config.h"
 #include "sandbox/privs.h"
@@ -24,7 +26,7 @@ struct launch_spec {
 	const int *keep_fds;
 	size_t n_keep;
 	enum vs_policy policy;
-	scmp_filter_ctx filter;	/* built by policy_build() */
+	struct vs_filter *filter;	/* built by policy_build() */
 	const struct privs *privs;	/* who the emulator runs as */
 	/*
 	 * SELinux context to exec the emulator in ([selinux]); NULL keeps

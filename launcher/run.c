@@ -123,7 +123,7 @@ struct run {
 	char **argv;
 	struct allowlist al;
 	struct broker b;
-	scmp_filter_ctx filter;
+	struct vs_filter *filter;
 	struct rundir rd;
 	int control_fd;
 	int sigfd;
@@ -159,8 +159,7 @@ static void run_release(struct run *r)
 	rundir_release(&r->rd);
 	broker_fini(&r->b);
 	allowlist_free(&r->al);
-	if (r->filter)
-		seccomp_release(r->filter);
+	policy_free(r->filter);
 	strv_free_array(r->argv);
 	plan_free(&r->plan);
 	privs_free(&r->privs);
@@ -184,7 +183,8 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	r->dst = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
 	pass_table(&r->plan, r->src, r->dst);
 	r->deny = chain_identities(&r->plan, &n_deny);
-	if (policy_build(cfg->policy, &r->filter, &err) < 0)
+	if (policy_build(&(struct policy_opts){ .policy = cfg->policy },
+			 &r->filter, &err) < 0)
 		return run_fail(&err, EXIT_SANDBOX);
 	if (rundir_take(r->name, r->privs.uid, r->privs.gid, &r->rd, &err) < 0) {
 		if (err.code == EBUSY)

@@ -240,6 +240,82 @@ static long p_lsetxattr(void) { return syscall(SYS_lsetxattr, NOWHERE, "user.x",
 static long p_removexattr(void) { return syscall(SYS_removexattr, NOWHERE, "user.x"); }
 static long p_lremovexattr(void) { return syscall(SYS_lremovexattr, NOWHERE, "user.x"); }
 
+/*
+ * Linux 6.8-6.17 additions.  Numbers, not SYS_ names: the build's
+ * headers may predate them.
+ */
+#define NR_STATMOUNT 457
+#define NR_LISTMOUNT 458
+#define NR_LSM_SET_SELF_ATTR 460
+#define NR_MSEAL 462
+#define NR_SETXATTRAT 463
+#define NR_GETXATTRAT 464
+#define NR_LISTXATTRAT 465
+#define NR_REMOVEXATTRAT 466
+#define NR_OPEN_TREE_ATTR 467
+#define NR_FILE_GETATTR 468
+#define NR_FILE_SETATTR 469
+#define NR_CACHESTAT 451
+#define OPEN_TREE_CLOEXEC_FLAG O_CLOEXEC
+
+/* struct xattr_args and struct file_attr, zeroed. */
+static unsigned long long zero_args[4];
+
+/*
+ * The attack of issue 12: no clone flag, and the kernel hands out an
+ * O_PATH descriptor for any path (then closed with the child).
+ */
+static long p_open_tree_attr(void)
+{
+	return syscall(NR_OPEN_TREE_ATTR, AT_FDCWD, "/etc/shadow",
+		       OPEN_TREE_CLOEXEC_FLAG, NULL, 0);
+}
+
+static long p_setxattrat(void)
+{
+	return syscall(NR_SETXATTRAT, AT_FDCWD, NOWHERE, 0, "user.x",
+		       zero_args, 16);
+}
+
+static long p_removexattrat(void)
+{
+	return syscall(NR_REMOVEXATTRAT, AT_FDCWD, NOWHERE, 0, "user.x");
+}
+
+static long p_file_setattr(void)
+{
+	return syscall(NR_FILE_SETATTR, AT_FDCWD, NOWHERE, zero_args, 24, 0);
+}
+
+static long p_getxattrat(void)
+{
+	return syscall(NR_GETXATTRAT, AT_FDCWD, SOME_FILE, 0, "user.x",
+		       zero_args, 16);
+}
+
+static long p_listxattrat(void)
+{
+	return syscall(NR_LISTXATTRAT, AT_FDCWD, SOME_FILE, 0, NULL, 0);
+}
+
+static long p_file_getattr(void)
+{
+	return syscall(NR_FILE_GETATTR, AT_FDCWD, SOME_FILE, zero_args, 24, 0);
+}
+
+static long p_statmount(void) { return syscall(NR_STATMOUNT, NULL, NULL, 0, 0); }
+static long p_listmount(void) { return syscall(NR_LISTMOUNT, NULL, NULL, 0, 0); }
+static long p_lsm_set_self_attr(void) { return syscall(NR_LSM_SET_SELF_ATTR, 0, NULL, 0, 0); }
+static long p_mq_open(void) { return syscall(SYS_mq_open, "vmseal-probe-none", O_RDONLY, 0, NULL); }
+static long p_mq_unlink(void) { return syscall(SYS_mq_unlink, "vmseal-probe-none"); }
+static long p_mseal(void) { return syscall(NR_MSEAL, 0, 0, 0); }
+static long p_cachestat(void) { return syscall(NR_CACHESTAT, -1, NULL, NULL, 0); }
+
+/* Above the table's highest number: the ceiling answers. */
+static long p_nr_470(void) { return syscall(470, 0, 0, 0, 0, 0, 0); }
+static long p_nr_1000(void) { return syscall(1000, 0, 0, 0, 0, 0, 0); }
+static long p_nr_x32_470(void) { return syscall(X32_BIT | 470, 0, 0, 0, 0, 0, 0); }
+
 /* Newer glibc needs these: they must stay allowed. */
 static long p_close_range(void) { return syscall(SYS_close_range, ~0U - 1, ~0U, 0); }
 static long p_faccessat2(void) { return syscall(SYS_faccessat2, AT_FDCWD, SOME_FILE, R_OK, 0); }
@@ -366,6 +442,25 @@ const struct probe probes[] = {
 	{ "lsetxattr", p_lsetxattr, ALL(E(EPERM)), "changes by path" },
 	{ "removexattr", p_removexattr, ALL(E(EPERM)), "changes by path" },
 	{ "lremovexattr", p_lremovexattr, ALL(E(EPERM)), "changes by path" },
+	{ "open_tree_attr(/etc/shadow)", p_open_tree_attr, ALL(KILL),
+	  "no O_PATH descriptor for any path (Linux 6.15)" },
+	{ "setxattrat", p_setxattrat, ALL(E(EPERM)), "changes by path (Linux 6.13)" },
+	{ "removexattrat", p_removexattrat, ALL(E(EPERM)), "changes by path (Linux 6.13)" },
+	{ "file_setattr", p_file_setattr, ALL(E(EPERM)), "changes by path (Linux 6.17)" },
+	{ "getxattrat", p_getxattrat, ALL(E(ENOSYS)), "falls back to getxattr (Linux 6.13)" },
+	{ "listxattrat", p_listxattrat, ALL(E(ENOSYS)), "falls back to listxattr (Linux 6.13)" },
+	{ "file_getattr", p_file_getattr, ALL(E(ENOSYS)), "falls back to the ioctl (Linux 6.17)" },
+	{ "statmount", p_statmount, ALL(E(ENOSYS)), "no view of the mount tree (Linux 6.8)" },
+	{ "listmount", p_listmount, ALL(E(ENOSYS)), "no view of the mount tree (Linux 6.8)" },
+	{ "lsm_set_self_attr", p_lsm_set_self_attr, ALL(E(EPERM)),
+	  "no exec context set past /proc/self/attr (Linux 6.8)" },
+	{ "mq_open", p_mq_open, ALL(E(EPERM)), "no objects by name" },
+	{ "mq_unlink", p_mq_unlink, ALL(E(EPERM)), "no objects by name" },
+	{ "mseal (len 0)", p_mseal, ALL(OK), "reviewed and allowed (Linux 6.10)" },
+	{ "cachestat (bad fd)", p_cachestat, ALL(E(EBADF)), "reviewed and allowed (Linux 6.5)" },
+	{ "syscall 470", p_nr_470, ALL(E(ENOSYS)), "above the table: the ceiling" },
+	{ "syscall 1000", p_nr_1000, ALL(E(ENOSYS)), "above the table: the ceiling" },
+	{ "x32 syscall 470", p_nr_x32_470, ALL(KILL), "x32 numbers still kill" },
 	{ "rseq", p_rseq, ALL(OK), "newer glibc needs it" },
 	{ "close_range", p_close_range, ALL(OK), "newer glibc needs it" },
 	{ "faccessat2", p_faccessat2, ALL(OK), "newer glibc needs it" },
@@ -375,30 +470,107 @@ const struct probe probes[] = {
 
 const size_t probes_count = sizeof(probes) / sizeof(probes[0]);
 
+/*
+ * The kernel read-only path: which opens the kernel answers alone, and
+ * which still reach the broker (ENOSYS here: nobody serves), EACCES or
+ * the kill.  A refused open names a path that does not exist (or asks
+ * for O_PATH only), so one that slipped through would change nothing.
+ */
+static long ro_openat(const char *path, long flags)
+{
+	return syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0600);
+}
+
+static long ro_rdonly(void) { return ro_openat(SOME_FILE, O_RDONLY); }
+static long ro_append(void) { return ro_openat(SOME_FILE, O_RDONLY | O_APPEND); }
+static long ro_dir(void) { return ro_openat("/etc", O_RDONLY | O_DIRECTORY); }
+static long ro_nofollow(void) { return ro_openat(SOME_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); }
+static long ro_open(void) { return syscall(SYS_open, SOME_FILE, O_RDONLY | O_CLOEXEC); }
+static long ro_high(void) { return ro_openat(SOME_FILE, (long)0x100000000 | O_RDONLY); }
+static long ro_wronly(void) { return ro_openat(NOWHERE, O_WRONLY); }
+static long ro_rdwr(void) { return ro_openat(NOWHERE, O_RDWR); }
+static long ro_accmode3(void) { return ro_openat(NOWHERE, O_WRONLY | O_RDWR); }
+static long ro_creat_flag(void) { return ro_openat(NOWHERE, O_RDONLY | O_CREAT); }
+static long ro_trunc(void) { return ro_openat(NOWHERE, O_RDONLY | O_TRUNC); }
+static long ro_path(void) { return ro_openat(SOME_FILE, O_PATH); }
+static long ro_tmpfile(void) { return ro_openat("/nonexistent-vmseal-probe", O_TMPFILE | O_RDONLY); }
+static long ro_wronly_high(void) { return ro_openat(NOWHERE, (long)0xffffffff00000000 | O_WRONLY); }
+static long ro_open_wronly(void) { return syscall(SYS_open, NOWHERE, O_WRONLY | O_CLOEXEC); }
+static long ro_open_creat(void) { return syscall(SYS_open, NOWHERE, O_RDONLY | O_CREAT | O_CLOEXEC, 0600); }
+
+/* Answered as without the fast path. */
+#define REFUSED { E(ENOSYS), E(EACCES), KILL }
+
+const struct probe ro_probes[] = {
+	{ "openat O_RDONLY", ro_rdonly, ALL(OK), "the kernel answers" },
+	{ "openat O_RDONLY|O_APPEND", ro_append, ALL(OK), "no write access: harmless" },
+	{ "openat O_RDONLY|O_DIRECTORY", ro_dir, ALL(OK), "the kernel answers" },
+	{ "openat O_RDONLY|O_NOFOLLOW|O_NONBLOCK", ro_nofollow, ALL(OK), "the kernel answers" },
+	{ "open O_RDONLY", ro_open, ALL(OK), "the kernel answers" },
+	{ "openat O_RDONLY, upper 32 bits set", ro_high, ALL(OK),
+	  "the kernel reads an int: the same plain read" },
+	{ "openat O_WRONLY", ro_wronly, REFUSED, "write access" },
+	{ "openat O_RDWR", ro_rdwr, REFUSED, "write access" },
+	{ "openat access mode 3", ro_accmode3, REFUSED, "write access" },
+	{ "openat O_CREAT", ro_creat_flag, REFUSED, "creates" },
+	{ "openat O_TRUNC", ro_trunc, REFUSED, "truncates" },
+	{ "openat O_PATH", ro_path, REFUSED, "path-only descriptors stay with the broker" },
+	{ "openat O_TMPFILE", ro_tmpfile, REFUSED, "creates" },
+	{ "openat O_WRONLY, upper 32 bits set", ro_wronly_high, REFUSED, "write access" },
+	{ "open O_WRONLY", ro_open_wronly, REFUSED, "write access" },
+	{ "open O_CREAT", ro_open_creat, REFUSED, "creates" },
+	{ "creat", p_creat, { E(EACCES), E(EACCES), KILL }, "always creates: never served" },
+	{ "openat2", p_openat2, ALL(E(ENOSYS)), "still ENOSYS" },
+};
+
+const size_t ro_probes_count = sizeof(ro_probes) / sizeof(ro_probes[0]);
+
 int probe_run(const struct probe *pr, enum vs_policy p, bool unfiltered,
 	      struct probe_result *r, struct vs_err *err)
 {
-	scmp_filter_ctx ctx = NULL;
-	int pipefd[2], status, rc;
+	const struct policy_opts o = { .policy = p };
+	struct vs_filter *f = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!unfiltered) {
+		rc = policy_build(&o, &f, err);
+		if (rc < 0)
+			return rc;
+	}
+	rc = probe_run_filter(pr, f, r, err);
+	policy_free(f);
+	return rc;
+}
+
+int probe_run_opts(const struct probe *pr, const struct policy_opts *o,
+		   struct probe_result *r, struct vs_err *err)
+{
+	struct vs_filter *f = NULL;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = policy_build(o, &f, err);
+	if (rc < 0)
+		return rc;
+	rc = probe_run_filter(pr, f, r, err);
+	policy_free(f);
+	return rc;
+}
+
+int probe_run_filter(const struct probe *pr, const struct vs_filter *ctx,
+		     struct probe_result *r, struct vs_err *err)
+{
+	int pipefd[2], status;
 	pid_t pid;
 	ssize_t n;
 
 	memset(r, 0, sizeof(*r));
-	if (!unfiltered) {
-		rc = policy_build(p, &ctx, err);
-		if (rc < 0)
-			return rc;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		if (ctx)
-			seccomp_release(ctx);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return vs_errnof(err, errno, "pipe");
-	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		if (ctx)
-			seccomp_release(ctx);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return vs_errnof(err, errno, "fork");
@@ -417,7 +589,7 @@ int probe_run(const struct probe *pr, enum vs_policy p, bool unfiltered,
 			close(nfd);
 		}
 		nfd = -1;
-		if (ctx && policy_load(ctx, p, &nfd, &e) < 0)
+		if (ctx && policy_load(ctx, &nfd, &e) < 0)
 			_exit(120);
 		if (nfd >= 0)
 			close(nfd);
@@ -428,8 +600,6 @@ int probe_run(const struct probe *pr, enum vs_policy p, bool unfiltered,
 			_exit(121);
 		_exit(0);
 	}
-	if (ctx)
-		seccomp_release(ctx);
 	close(pipefd[1]);
 	n = read(pipefd[0], r, sizeof(*r));
 	close(pipefd[0]);

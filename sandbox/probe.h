@@ -55,6 +55,16 @@ extern const struct probe probes[];
 extern const size_t probes_count;
 
 /*
+ * The opens under policy_opts.kernel_ro_opens, with what each policy
+ * answers then: read-only opens run in the kernel, the rest as before.
+ */
+extern const struct probe ro_probes[];
+extern const size_t ro_probes_count;
+
+struct policy_opts;
+struct vs_filter;
+
+/*
  * Runs one probe in a child that first loads the filter of policy p, or
  * none when unfiltered (the control).  Under the broker policy nobody
  * serves the listener (it is closed at once), so the open family shows
@@ -62,6 +72,14 @@ extern const size_t probes_count;
  */
 int probe_run(const struct probe *pr, enum vs_policy p, bool unfiltered,
 	      struct probe_result *r, struct vs_err *err);
+
+/* Same under the filter for o. */
+int probe_run_opts(const struct probe *pr, const struct policy_opts *o,
+		   struct probe_result *r, struct vs_err *err);
+
+/* Same under a filter already built (NULL: none). */
+int probe_run_filter(const struct probe *pr, const struct vs_filter *f,
+		     struct probe_result *r, struct vs_err *err);
 
 /* Whether r is what pr expects under p. */
 bool probe_check(const struct probe *pr, enum vs_policy p,

@@ -33,13 +33,13 @@ static void __attribute__((noreturn))
 child_main(const struct session_spec *s, int sock, int out)
 {
 	struct vs_err err = { 0 };
-	scmp_filter_ctx ctx;
+	const struct policy_opts o = { .policy = VS_POLICY_BROKER };
+	struct vs_filter *f;
 	int nfd;
 
 	/* A helper may signal before the scenario installed its handler. */
 	signal(SIGUSR1, SIG_IGN);
-	if (policy_build(VS_POLICY_BROKER, &ctx, &err) < 0 ||
-	    policy_load(ctx, VS_POLICY_BROKER, &nfd, &err) < 0)
+	if (policy_build(&o, &f, &err) < 0 || policy_load(f, &nfd, &err) < 0)
 		_exit(100);
 	if (fd_send(sock, nfd) < 0)
 		_exit(101);

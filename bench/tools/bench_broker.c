@@ -205,11 +205,12 @@ static double getpid_cost(bool filtered)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		scmp_filter_ctx ctx;
+		const struct policy_opts o = { .policy = VS_POLICY_DENY };
+		struct vs_filter *f;
 		int nfd;
 
-		if (filtered && (policy_build(VS_POLICY_DENY, &ctx, &err) < 0 ||
-				 policy_load(ctx, VS_POLICY_DENY, &nfd, &err) < 0))
+		if (filtered && (policy_build(&o, &f, &err) < 0 ||
+				 policy_load(f, &nfd, &err) < 0))
 			_exit(1);
 		v = time_getpids();
 		(void)!write(p[1], &v, sizeof(v));

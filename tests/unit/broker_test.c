@@ -119,11 +119,11 @@ static void test_check(void)
 static void child_opens(int sock, int out, char **paths, int flags)
 {
 	struct vs_err err = { 0 };
-	scmp_filter_ctx ctx;
+	const struct policy_opts o = { .policy = VS_POLICY_BROKER };
+	struct vs_filter *f;
 	int nfd;
 
-	if (policy_build(VS_POLICY_BROKER, &ctx, &err) < 0 ||
-	    policy_load(ctx, VS_POLICY_BROKER, &nfd, &err) < 0)
+	if (policy_build(&o, &f, &err) < 0 || policy_load(f, &nfd, &err) < 0)
 		_exit(100);
 	if (fd_send(sock, nfd) < 0)
 		_exit(101);

@@ -1,11 +1,105 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Every probe, live, under each policy: the filter proven by the kernel. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
 #include "tests/lib/tap.h"
+
+static long p_getpid(void) { return syscall(SYS_getpid); }
+static long p_nr_469(void) { return syscall(469, -1, NULL, NULL, 0, 0); }
+
+/* The ceiling moved down to max_nr: what getpid (39) then answers. */
+static void ceiling_at(int max_nr, long (*call)(void), const char *name,
+		       bool refused)
+{
+	const struct policy_opts o = { .policy = VS_POLICY_DENY };
+	const struct probe pr = { name, call, { { EXPECT_SUCCESS, 0 } }, "" };
+	struct vs_filter f = { .opts = o };
+	struct vs_err err = { 0 };
+	struct probe_result r;
+	char got[64];
+
+	if (policy_program(&o, max_nr, &f.owned, &f.len, &err) < 0) {
+		ok(0, "ceiling %d: %s", max_nr, err.msg);
+		return;
+	}
+	f.prog = f.owned;
+	if (probe_run_filter(&pr, &f, &r, &err) < 0) {
+		ok(0, "ceiling %d: %s: %s", max_nr, name, err.msg);
+	} else if (refused) {
+		ok(r.outcome == PROBE_RETURNED && r.ret < 0 && r.err == ENOSYS,
+		   "ceiling lowered to %d: %s answers ENOSYS (%s)", max_nr, name,
+		   probe_describe(&r, got, sizeof(got)));
+	} else {
+		ok(r.outcome == PROBE_RETURNED && !(r.ret < 0 && r.err == ENOSYS),
+		   "ceiling at %d: %s is not refused by it (%s)", max_nr, name,
+		   probe_describe(&r, got, sizeof(got)));
+	}
+	free(f.owned);
+}
+
+static const struct filter_rule *rule_for(int nr)
+{
+	for (size_t i = 0; i < policy_rules_count; i++) {
+		if (policy_rules[i].nr == nr)
+			return &policy_rules[i];
+	}
+	return NULL;
+}
+
+static const struct syscall_entry *syscall_for(int nr)
+{
+	for (size_t i = 0; i < syscalls_x86_64_count; i++) {
+		if (syscalls_x86_64[i].nr == nr)
+			return &syscalls_x86_64[i];
+	}
+	return NULL;
+}
+
+/* The rule table against the complete list of x86_64 syscalls. */
+static void table_against_list(void)
+{
+	size_t missing = 0, path = 0;
+	bool sorted = true;
+
+	for (size_t i = 0; i < syscalls_x86_64_count; i++) {
+		const struct syscall_entry *s = &syscalls_x86_64[i];
+
+		if (i && s->nr <= syscalls_x86_64[i - 1].nr)
+			sorted = false;
+		if (!(s->flags & SC_PATH))
+			continue;
+		path++;
+		if (!rule_for(s->nr)) {
+			ok(0, "%s (%d) names a file by path but has no rule",
+			   s->name, s->nr);
+			missing++;
+		}
+	}
+	ok(sorted, "the syscall list is in number order, no duplicates");
+	ok(!missing && path > 80, "all %zu path-taking syscalls of Linux %s have a rule",
+	   path, syscalls_x86_64_kernel);
+	for (size_t i = 0; i < policy_rules_count; i++) {
+		const struct syscall_entry *s = syscall_for(policy_rules[i].nr);
+
+		if (!s || strcmp(s->name, policy_rules[i].name))
+			ok(0, "rule %s (%d) is not that syscall in the list (%s)",
+			   policy_rules[i].name, policy_rules[i].nr,
+			   s ? s->name : "none");
+	}
+	ok(1, "every rule names its syscall by the list's number");
+	is_int(policy_syscall_max(), 469, "the ceiling is the list's highest number (Linux 6.18: file_setattr)");
+	for (int nr = 451; nr <= policy_syscall_max(); nr++)
+		ok(rule_for(nr), "%s (%d), added since Linux 6.5, has a rule: %s",
+		   syscall_for(nr) ? syscall_for(nr)->name : "?", nr,
+		   rule_for(nr) ? rule_for(nr)->why : "NONE");
+}
 
 int main(void)
 {
@@ -28,6 +122,33 @@ int main(void)
 			   probes[i].name, probe_describe(&r, got, sizeof(got)));
 		}
 	}
+	/* The kernel read-only path: which opens pass, which are answered. */
+	for (size_t k = 0; k < 3; k++) {
+		const struct policy_opts o = { .policy = pols[k],
+					       .kernel_ro_opens = true };
+
+		for (size_t i = 0; i < ro_probes_count; i++) {
+			struct vs_err err = { 0 };
+			struct probe_result r;
+			char got[64];
+
+			if (probe_run_opts(&ro_probes[i], &o, &r, &err) < 0) {
+				ok(0, "%s ro: %s: %s", vs_policy_name(pols[k]),
+				   ro_probes[i].name, err.msg);
+				continue;
+			}
+			ok(probe_check(&ro_probes[i], pols[k], &r),
+			   "%s, kernel read-only opens: %s -> %s",
+			   vs_policy_name(pols[k]), ro_probes[i].name,
+			   probe_describe(&r, got, sizeof(got)));
+		}
+	}
+	/* The ceiling proven on a live syscall: moved below getpid. */
+	ceiling_at(38, p_getpid, "getpid (39)", true);
+	ceiling_at(policy_syscall_max(), p_getpid, "getpid (39)", false);
+	ceiling_at(468, p_nr_469, "file_setattr (469)", true);
+	table_against_list();
+
 	/* The table itself: every rule names a known syscall once. */
 	for (size_t i = 0; i < policy_rules_count; i++) {
 		int dup = 0;
