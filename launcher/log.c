@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/escape.h"
 #include "common/fd.h"
 #include "launcher/log.h"
 
@@ -81,19 +82,26 @@ static void to_file(const char *who, const char *msg, size_t len)
 	(void)write_full(file_fd, "\n", 1);
 }
 
+/*
+ * Every line is escaped (common/escape.h) as it leaves: a path or name
+ * from the emulator or an image inside a message cannot end the line,
+ * move the cursor or pass for a line of vmseal's own.
+ */
 void vlog(int prio, const char *fmt, ...)
 {
-	char msg[4096];
+	char raw[4096], msg[VS_ESCAPE_SIZE(4096)];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
+	if ((size_t)n >= sizeof(raw))
+		n = sizeof(raw) - 1;
+	vs_escape_n(raw, (size_t)n, msg, sizeof(msg));
+	n = (int)strlen(msg);
 	switch (sink) {
 	case SINK_SYSLOG:
 		syslog(prio, "%s", msg);
@@ -107,11 +115,16 @@ void vlog(int prio, const char *fmt, ...)
 	}
 }
 
-void log_emulator_line(const char *line, size_t len)
+void log_emulator_line(const char *raw, size_t raw_len)
 {
+	char line[VS_ESCAPE_SIZE(8192)];
+	size_t len;
+
+	vs_escape_n(raw, raw_len, line, sizeof(line));
+	len = strlen(line);
 	switch (sink) {
 	case SINK_SYSLOG:
-		syslog(LOG_INFO, "emulator: %.*s", (int)len, line);
+		syslog(LOG_INFO, "emulator: %s", line);
 		break;
 	case SINK_FILE:
 		to_file("emulator", line, len);

@@ -69,26 +69,38 @@ char *supervise_qmp_path(char *const *argv)
 	return NULL;
 }
 
-static bool first_denial(struct strv *seen, const struct broker_event *ev)
+/*
+ * Denials are shown once per path, for the first DENIAL_PATHS_MAX
+ * paths; past that they are counted, and the count is said at exit.
+ */
+struct denials {
+	struct strv seen;
+	unsigned long hidden;	/* denials not shown because of the cap */
+};
+
+static bool first_denial(struct denials *d, const struct broker_event *ev)
 {
 	char key[PATH_MAX + 16];
 
+	if (d->seen.n > DENIAL_PATHS_MAX) {
+		d->hidden++;
+		return false;
+	}
 	snprintf(key, sizeof(key), "%s %s", ev->is_unlink ? "u" : "o",
 		 ev->path);
-	for (size_t i = 0; i < seen->n; i++) {
-		if (strcmp(seen->v[i], key) == 0)
+	for (size_t i = 0; i < d->seen.n; i++) {
+		if (strcmp(d->seen.v[i], key) == 0)
 			return false;
 	}
-	if (seen->n == DENIAL_PATHS_MAX) {
+	if (d->seen.n == DENIAL_PATHS_MAX) {
 		vlog(LOG_WARNING, "more than %d paths denied; further denials "
-				  "are not shown",
+				  "are not shown (counted, and the count said at exit)",
 		     DENIAL_PATHS_MAX);
-		strv_push(seen, "");
+		strv_push(&d->seen, "");
+		d->hidden++;
 		return false;
 	}
-	if (seen->n > DENIAL_PATHS_MAX)
-		return false;
-	strv_push(seen, key);
+	strv_push(&d->seen, key);
 	return true;
 }
 
@@ -228,7 +240,7 @@ static bool relay_read(struct relay *r, int fd)
 }
 
 static void handle_broker(struct supervisor *s, struct pollfd *p,
-			  struct strv *seen)
+			  struct denials *seen)
 {
 	char line[PATH_MAX + 512];
 	struct broker_event ev;
@@ -276,7 +288,7 @@ int supervise(struct supervisor *s)
 		.policy = s->policy,
 		.broker = s->broker,
 	};
-	struct strv seen = STRV_INIT;
+	struct denials seen = { .seen = STRV_INIT };
 	struct relay *relay = xzalloc(sizeof(*relay));
 	struct pollfd pfd[P_N] = {
 		[P_SIG] = { .fd = s->sigfd, .events = POLLIN },
@@ -353,7 +365,12 @@ int supervise(struct supervisor *s)
 	if (s->verbose && s->broker)
 		vlog(LOG_INFO, "broker served %lu requests, denied %lu",
 		     s->broker->served, s->broker->denied);
-	strv_free(&seen);
+	if (seen.hidden)
+		vlog(LOG_WARNING, "%lu denial%s not shown (after the first %d "
+				  "distinct paths); %lu denied in all",
+		     seen.hidden, seen.hidden == 1 ? "" : "s", DENIAL_PATHS_MAX,
+		     s->broker ? s->broker->denied : 0);
+	strv_free(&seen.seen);
 	free(relay);
 	return exit_code(status);
 }
