@@ -42,6 +42,12 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN_LDFLAGS) $(LDFLAGS)
 MODULES := common conf chain sandbox launcher
 LIB_SRCS := $(filter-out launcher/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+# The filter's programs, compiled once at build time from the rule table
+# (sandbox/gen/filter_gen.c): vmseal loads them with seccomp(2).
+FILTER_GEN_SRCS := sandbox/gen/filter_gen.c sandbox/policy.c \
+	sandbox/policy_rules.c sandbox/syscalls_x86_64.c common/err.c
+FILTER_PROGS := $(O)/gen/filter_progs.c
+LIB_OBJS += $(O)/obj/gen/filter_progs.o
 MAIN_OBJ := $(O)/obj/launcher/main.o
 # The default build is ./vmseal; other trees (O=build-asan) keep theirs.
 BIN := $(if $(filter build,$(O)),vmseal,$(O)/vmseal)
@@ -110,6 +116,22 @@ $(O)/obj/%.o: %.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# A host tool: no sanitizer, whatever the build.
+$(O)/gen/filter_gen: $(FILTER_GEN_SRCS) sandbox/policy.h conf/config.h common/err.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O1 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -o $@ \
+		$(FILTER_GEN_SRCS) $(PKG_LIBS)
+
+$(FILTER_PROGS): $(O)/gen/filter_gen
+	$(call msg,GEN,$@)
+	$(Q)$< >$@.tmp && mv $@.tmp $@
+
+$(O)/obj/gen/filter_progs.o: $(FILTER_PROGS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(O)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
@@ -118,7 +140,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJS) $(LIB)
 
 # The probe and broker-scenario code, built static and sanitizer-free too.
 STATIC_PROBE_SRCS := sandbox/probe.c sandbox/policy.c sandbox/policy_rules.c \
-	sandbox/syscalls_x86_64.c \
+	sandbox/syscalls_x86_64.c $(FILTER_PROGS) \
 	sandbox/brokertest.c sandbox/session.c sandbox/broker.c \
 	sandbox/allowlist.c $(wildcard common/*.c)
 $(O)/tests/probes/selftest_static: tests/probes/selftest_static.c $(STATIC_PROBE_SRCS)
@@ -263,6 +285,6 @@ analyze:
 	$(MAKE) CC=gcc CFLAGS="-O1 -g -fanalyzer" vmseal
 
 clean:
-	rm -rf $(O)/obj $(O)/tests $(O)/libvmseal.a $(BIN)
+	rm -rf $(O)/obj $(O)/gen $(O)/tests $(O)/libvmseal.a $(BIN)
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -240,6 +240,17 @@ int policy_build(const struct policy_opts *o, struct vs_filter **out,
 	if (!f)
 		return vs_errf(err, ENOMEM, "no memory for the filter");
 	f->opts = *o;
+	for (size_t i = 0; i < policy_precompiled_count; i++) {
+		const struct policy_precompiled *pc = &policy_precompiled[i];
+
+		if (pc->policy == o->policy &&
+		    pc->kernel_ro_opens == o->kernel_ro_opens) {
+			f->prog = pc->prog;
+			f->len = pc->len;
+			*out = f;
+			return 0;
+		}
+	}
 	rc = policy_program(o, policy_syscall_max(), &f->owned, &f->len, err);
 	if (rc < 0) {
 		free(f);

@@ -131,7 +131,8 @@ struct vs_filter {
 /*
  * The filter for o: the ceiling (above), then libseccomp's program for
  * the table: arch checked first (a foreign arch kills the process),
- * default allow, the table's rules.  Free with policy_free().
+ * default allow, the table's rules.  The program compiled at build time;
+ * libseccomp runs only if none matches.  Free with policy_free().
  */
 int policy_build(const struct policy_opts *o, struct vs_filter **out,
 		 struct vs_err *err);
@@ -159,6 +160,20 @@ int policy_compile(const struct policy_opts *o, scmp_filter_ctx *out,
  */
 int policy_program(const struct policy_opts *o, int max_nr,
 		   struct sock_filter **prog, size_t *len, struct vs_err *err);
+
+/*
+ * The programs compiled at build time (sandbox/gen/filter_gen.c), one per
+ * policy and option: what policy_build() hands out.
+ */
+struct policy_precompiled {
+	enum vs_policy policy;
+	bool kernel_ro_opens;
+	const struct sock_filter *prog;
+	size_t len;
+};
+extern const struct policy_precompiled policy_precompiled[];
+extern const size_t policy_precompiled_count;
+extern const char policy_precompiled_libseccomp[];	/* its version */
 
 /* The ceiling alone: POLICY_CEILING_LEN instructions into out. */
 #define POLICY_CEILING_LEN 6

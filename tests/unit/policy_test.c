@@ -101,6 +101,42 @@ static void table_against_list(void)
 		   rule_for(nr) ? rule_for(nr)->why : "NONE");
 }
 
+/*
+ * The programs compiled at build time are what libseccomp makes of the
+ * table now, and what policy_build() hands out.
+ */
+static void precompiled_equal_live(void)
+{
+	is_int(policy_precompiled_count, 6, "a program per policy and option");
+	for (size_t i = 0; i < policy_precompiled_count; i++) {
+		const struct policy_precompiled *pc = &policy_precompiled[i];
+		const struct policy_opts o = { pc->policy, pc->kernel_ro_opens };
+		struct vs_err err = { 0 };
+		struct sock_filter *live;
+		struct vs_filter *f;
+		size_t len;
+
+		if (policy_program(&o, policy_syscall_max(), &live, &len, &err) < 0) {
+			ok(0, "compiling %s: %s", vs_policy_name(o.policy), err.msg);
+			continue;
+		}
+		ok(len == pc->len && !memcmp(live, pc->prog, len * sizeof(*live)),
+		   "%s%s: the precompiled program (%zu instructions) is libseccomp's %s (%zu) for the table",
+		   vs_policy_name(o.policy),
+		   o.kernel_ro_opens ? " + kernel read-only opens" : "", pc->len,
+		   policy_precompiled_libseccomp, len);
+		free(live);
+		if (policy_build(&o, &f, &err) < 0) {
+			ok(0, "policy_build: %s", err.msg);
+			continue;
+		}
+		ok(f->prog == pc->prog && f->len == pc->len && !f->owned,
+		   "%s%s: policy_build hands out the precompiled program",
+		   vs_policy_name(o.policy), o.kernel_ro_opens ? " + ro" : "");
+		policy_free(f);
+	}
+}
+
 int main(void)
 {
 	static const enum vs_policy pols[] = { VS_POLICY_BROKER, VS_POLICY_DENY,
@@ -148,6 +184,7 @@ int main(void)
 	ceiling_at(policy_syscall_max(), p_getpid, "getpid (39)", false);
 	ceiling_at(468, p_nr_469, "file_setattr (469)", true);
 	table_against_list();
+	precompiled_equal_live();
 
 	/* The table itself: every rule names a known syscall once. */
 	for (size_t i = 0; i < policy_rules_count; i++) {
