@@ -132,6 +132,9 @@ struct run {
 	int *src, *dst;
 	struct privs privs;
 	const struct run_opts *opts;
+	/* The options with --log and --pidfile made absolute (a daemon cds to /). */
+	struct run_opts abs_opts;
+	char *abs_log, *abs_pidfile;
 	const char *name;
 	int ready_fd;		/* daemon: to the waiting foreground process */
 	int output_fd;		/* daemon: the emulator's stdout and stderr */
@@ -163,6 +166,8 @@ static void run_release(struct run *r)
 	strv_free_array(r->argv);
 	plan_free(&r->plan);
 	privs_free(&r->privs);
+	free(r->abs_log);
+	free(r->abs_pidfile);
 	free(r->deny);
 	free(r->src);
 	free(r->dst);
@@ -388,10 +393,21 @@ static int output_pipe(int *read_end)
 	return 0;
 }
 
+/* path made absolute against the current directory; NULL stays NULL. */
+static char *absolute(const char *path)
+{
+	_cleanup_free_ char *cwd = NULL;
+
+	if (!path || path[0] == '/')
+		return path ? xstrdup(path) : NULL;
+	cwd = getcwd(NULL, 0);
+	return cwd ? xasprintf("%s/%s", cwd, path) : xstrdup(path);
+}
+
 /* Detaches if asked, prepares (config or wrapped), launches, supervises. */
 static int launch(struct run *r, const struct guest_config *cfg)
 {
-	const struct run_opts *o = r->opts;
+	const struct run_opts *o;
 	_cleanup_free_ char *qmp = NULL;
 	struct vs_err err = { 0 };
 	struct launch_spec spec;
@@ -401,6 +417,10 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	pid_t pid;
 	int rc;
 
+	r->abs_opts = *r->opts;
+	r->abs_opts.log = r->abs_log = absolute(r->opts->log);
+	r->abs_opts.pidfile = r->abs_pidfile = absolute(r->opts->pidfile);
+	r->opts = o = &r->abs_opts;
 	if (o->daemon) {
 		rc = daemonize(o, &r->ready_fd);
 		if (rc)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -151,6 +152,31 @@ int pidfile_write(const char *path, pid_t pid, struct vs_err *err)
 	return 0;
 }
 
+/*
+ * The sockets the emulator left (QEMU removes its -qmp socket when it
+ * shuts down cleanly, not when it fails or is killed).  Only sockets, and
+ * unlinkat() does not follow links: the directory is the emulator's.
+ */
+static void remove_sockets(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	struct stat st;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISSOCK(st.st_mode))
+			unlinkat(dirfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 void rundir_release(struct rundir *rd)
 {
 	static const char *const ours[] = { RUNDIR_CONTROL, RUNDIR_EMU_PID,
@@ -159,6 +185,7 @@ void rundir_release(struct rundir *rd)
 	if (rd->held) {
 		for (const char *const *f = ours; *f; f++)
 			unlinkat(rd->fd, *f, 0);
+		remove_sockets(rd->fd);
 	}
 	if (rd->lock_fd >= 0)
 		close(rd->lock_fd);

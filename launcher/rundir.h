@@ -48,7 +48,11 @@ int rundir_write_pid(const struct rundir *rd, const char *file, pid_t pid,
 /* The same for any path (--pidfile), through its directory. */
 int pidfile_write(const char *path, pid_t pid, struct vs_err *err);
 
-/* Removes what the run created there (sockets, pid files) and lets go. */
+/*
+ * Removes what the run created there (pid files, vmseal's control socket
+ * and every socket the emulator left) and lets go.  Call it once the
+ * emulator is gone.
+ */
 void rundir_release(struct rundir *rd);
 
 /* 1 when a vmseal holds RUN/NAME (the guest runs), 0 when not, -errno. */

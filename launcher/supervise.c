@@ -17,12 +17,11 @@
 #include "common/xalloc.h"
 #include "launcher/control.h"
 #include "launcher/log.h"
+#include "launcher/ready.h"
 #include "launcher/supervise.h"
 
 /* Denials are reported once per path, and at most this many paths. */
 #define DENIAL_PATHS_MAX 512
-/* How often the QMP socket is tried until the guest is ready. */
-#define READY_POLL_NS (50 * 1000 * 1000)
 
 enum { P_SIG, P_BROKER, P_CONTROL, P_LOCK, P_READY, P_OUTPUT, P_N };
 
@@ -190,23 +189,6 @@ static int timer(time_t sec, long nsec, bool repeat)
 	return fd;
 }
 
-/* Whether something listens on the unix socket path yet. */
-static bool socket_answers(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return true; /* cannot tell: do not wait forever */
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return false;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	return rc == 0;
-}
-
 /* Emulator output, relayed whole lines at a time. */
 struct relay {
 	char buf[8192];
@@ -299,15 +281,18 @@ int supervise(struct supervisor *s)
 					   timer(s->lock_after, 0, false) :
 					   -1,
 			     .events = POLLIN },
-		[P_READY] = { .fd = s->ready_socket ? timer(0, READY_POLL_NS, true) :
-						      -1,
-			      .events = POLLIN },
+		[P_READY] = { .fd = -1, .events = POLLIN },
 		[P_OUTPUT] = { .fd = s->output_fd, .events = POLLIN },
 	};
+	struct ready rdy;
 	bool ready = false;
 	int status = 0;
 
-	if (!s->ready_socket || pfd[P_READY].fd < 0) {
+	if (s->ready_socket && ready_begin(&rdy, s->ready_socket) == 0) {
+		pfd[P_READY].fd = ready_fd(&rdy);
+	} else {
+		if (s->ready_socket)
+			ready_end(&rdy);
 		ready = true;
 		if (s->on_ready)
 			s->on_ready(s->ready_arg);
@@ -337,17 +322,12 @@ int supervise(struct supervisor *s)
 				     s->lock_after);
 			}
 		}
-		if ((pfd[P_READY].revents & POLLIN) && !ready) {
-			uint64_t ticks;
-
-			(void)!read(pfd[P_READY].fd, &ticks, sizeof(ticks));
-			if (socket_answers(s->ready_socket)) {
-				ready = true;
-				close(pfd[P_READY].fd);
-				pfd[P_READY].fd = -1;
-				if (s->on_ready)
-					s->on_ready(s->ready_arg);
-			}
+		if ((pfd[P_READY].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !ready) {
+			ready = ready_step(&rdy, s->pid) == READY_UP;
+			pfd[P_READY].fd = ready ? -1 : ready_fd(&rdy);
+			if (ready && s->on_ready)
+				s->on_ready(s->ready_arg);
 		}
 		if ((pfd[P_OUTPUT].revents & (POLLIN | POLLHUP)) &&
 		    !relay_read(relay, pfd[P_OUTPUT].fd))
@@ -360,8 +340,8 @@ int supervise(struct supervisor *s)
 		;
 	if (pfd[P_LOCK].fd >= 0)
 		close(pfd[P_LOCK].fd);
-	if (pfd[P_READY].fd >= 0)
-		close(pfd[P_READY].fd);
+	if (s->ready_socket)
+		ready_end(&rdy);
 	if (s->verbose && s->broker)
 		vlog(LOG_INFO, "broker served %lu requests, denied %lu",
 		     s->broker->served, s->broker->denied);

@@ -100,6 +100,60 @@ rc=$?
 ok $? "a failing --daemon start exits with its code (66) and message" ||
 	diag "exit $rc" "$(cat "$E2E_TMP/bad.err")"
 
+# A start whose emulator dies after its QMP socket exists is a failed
+# start, every time: a disk another guest holds (QEMU: Failed to get
+# "write" lock, after it listens on -qmp), and a device that fails after
+# the monitor is set up.  Up means: a QMP command answered, and the
+# emulator alive after the answer.
+write_ini h1
+"$VMSEAL" run --daemon --pidfile "$E2E_TMP/h1.pid" --log "$E2E_TMP/h1.log" "$E2E_TMP/h1.ini" \
+	>/dev/null 2>&1
+rc=$?
+hsup=$(cat "$E2E_TMP/h1.pid" 2>/dev/null)
+[ -n "$hsup" ] && e2e_track "$hsup"
+ok $rc "a guest holding the image started"
+write_ini h2
+fails=0 ups=0
+for i in $(seq 50); do
+	"$VMSEAL" run --daemon --log "$E2E_TMP/h2.log" "$E2E_TMP/h2.ini" >/dev/null 2>"$E2E_TMP/h2.err"
+	rc=$?
+	[ $rc != 0 ] && grep -q "guest h2 ended while starting (status 1)" "$E2E_TMP/h2.err" &&
+		fails=$((fails + 1))
+done
+ups=$(grep -c 'guest h2 is up' "$E2E_TMP/h2.log")
+[ $fails = 50 ] && [ "$ups" = 0 ] && grep -q 'Failed to get "write" lock' "$E2E_TMP/h2.log"
+ok $? "a locked image: 50 of 50 --daemon starts report the failure" ||
+	diag "$fails failures reported, $ups 'is up' lines" "$(tail -5 "$E2E_TMP/h2.log")"
+ls "$(e2e_run_dir h2)" | grep -q sock
+ok $((!$?)) "no socket left in the failed guest's runtime directory"
+sed 's|-nodefaults -S|-nodefaults -S -device virtio-blk-pci,drive=nosuch|; s|top.qcow2|mid.qcow2|; s|h2|h3|g' \
+	"$E2E_TMP/h2.ini" >"$E2E_TMP/h3.ini"
+sed -i 's|^format = qcow2|format = qcow2\nreadonly = yes|' "$E2E_TMP/h3.ini"
+fails=0
+for i in $(seq 20); do
+	"$VMSEAL" run --daemon --log "$E2E_TMP/h3.log" "$E2E_TMP/h3.ini" >/dev/null 2>&1 ||
+		fails=$((fails + 1))
+done
+[ $fails = 20 ] && ! grep -q 'is up' "$E2E_TMP/h3.log" && grep -q "can't find value 'nosuch'" "$E2E_TMP/h3.log"
+ok $? "a device failing after the monitor exists: 20 of 20 starts report the failure" ||
+	diag "$fails failures" "$(grep -v denied "$E2E_TMP/h3.log" | tail -5)"
+ns=$E2E_TMP/notify-h2.sock
+"$E2E_BUILD/tests/e2e/notify_listen" "$ns" 30 >"$E2E_TMP/notify-h2" &
+lpid=$!
+e2e_track "$lpid"
+for i in $(seq 50); do [ -S "$ns" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$ns "$VMSEAL" run "$E2E_TMP/h2.ini" >/dev/null 2>&1
+rc=$?
+sleep 0.2
+kill "$lpid" 2>/dev/null
+wait "$lpid" 2>/dev/null
+[ $rc = 1 ] && ! grep -q READY=1 "$E2E_TMP/notify-h2"
+ok $? "sd_notify: no READY=1 for the locked image, vmseal exits 1" ||
+	diag "exit $rc" "$(cat "$E2E_TMP/notify-h2")"
+"$VMSEAL" stop h1 >/dev/null 2>&1
+gone "$hsup"
+ok $? "the holding guest stopped"
+
 # systemd's readiness protocol, with a stand-in manager.
 write_ini n1
 ns=$E2E_TMP/notify.sock
