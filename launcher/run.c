@@ -137,6 +137,7 @@ struct run {
 	char *abs_log, *abs_pidfile;
 	const char *name;
 	int ready_fd;		/* daemon: to the waiting foreground process */
+	int start_code;		/* daemon: a failed start's exit code */
 	int output_fd;		/* daemon: the emulator's stdout and stderr */
 	bool pidfile_written;
 	struct labels labels;
@@ -510,11 +511,24 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		snprintf(last_error, sizeof(last_error),
 			 "guest %s ended while starting (status %d); see the log",
 			 r->name, rc);
-		report_ready(r, rc ? rc : EXIT_SANDBOX);
+		r->start_code = rc ? rc : EXIT_SANDBOX;
 	}
 out:
-	if (rc && r->ready_fd >= 0)
-		report_ready(r, rc);
+	if (rc && !r->start_code)
+		r->start_code = rc;
+	return rc;
+}
+
+/*
+ * Releases everything, then tells a foreground process still waiting how
+ * the start ended: only once the runtime directory is let go, so that a
+ * start tried again at once does not find the failed guest "running".
+ */
+static int run_finish(struct run *r, int rc)
+{
+	run_release(r);
+	if (r->ready_fd >= 0)
+		report_ready(r, r->start_code ? r->start_code : EXIT_SANDBOX);
 	return rc;
 }
 
@@ -530,20 +544,14 @@ out:
 int run_guest(const struct guest_config *cfg, const struct run_opts *o)
 {
 	struct run r = RUN_INIT(o, cfg->name, cfg->binary);
-	int rc = launch(&r, cfg);
-
-	run_release(&r);
-	return rc;
+	return run_finish(&r, launch(&r, cfg));
 }
 
 int run_wrapped(const struct guest_config *cfg, struct wrap *w,
 		const struct run_opts *o)
 {
 	struct run r = RUN_INIT(o, w->name, w->argv[0]);
-	int rc;
 
 	r.wrap = w;
-	rc = launch(&r, cfg);
-	run_release(&r);
-	return rc;
+	return run_finish(&r, launch(&r, cfg));
 }
