@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -116,6 +118,12 @@ static void add_unit(struct scan *sc, struct unit u)
 {
 	sc->u = xreallocarray(sc->u, sc->n_u + 1, sizeof(*sc->u));
 	sc->u[sc->n_u++] = u;
+}
+
+static void note_fd(int **keep, size_t *n, int fd)
+{
+	*keep = xreallocarray(*keep, *n + 1, sizeof(int));
+	(*keep)[(*n)++] = fd;
 }
 
 /* Keeps every descriptor a value names: fd=N, fds=N:M, vhostfd(s)=. */
@@ -329,6 +337,12 @@ static int scan_args(char *const *args, struct scan *sc, struct wrap *w,
 			note_chardev(w, v);
 		} else if (in_list(opt, unix_opts)) {
 			note_unix_socket(w, v);
+		} else if (!strcmp(opt, "-incoming")) {
+			/* "fd:N" names its stream; "defer" names it later. */
+			if (!strcmp(v, "defer"))
+				w->incoming_defer = true;
+			else if (!strncmp(v, "fd:", 3) && isdigit((unsigned char)v[3]))
+				note_fd(&w->keep, &w->n_keep, atoi(v + 3));
 		} else if (!strcmp(opt, "-add-fd")) {
 			struct keyval kv;
 			const char *set;
@@ -579,16 +593,68 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-/* Descriptors named on the command line that are really open. */
+/*
+ * A descriptor the caller passed across its exec (no FD_CLOEXEC) that can
+ * be an incoming migration stream: read-only on a regular file (libvirt's
+ * restore and managedsave: the save image, past libvirt's header), a
+ * pipe (a decompressor, libvirt's iohelper) or a socket (a tunnel).
+ * Never a directory, an O_PATH, a device, or a file open for writing.
+ */
+static bool stream_fd(int fd)
+{
+	int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+	struct stat st;
+
+	if (fdfl < 0 || (fdfl & FD_CLOEXEC) || fl < 0 || (fl & O_PATH) ||
+	    fstat(fd, &st) < 0)
+		return false;
+	if (S_ISSOCK(st.st_mode))
+		return true;
+	return (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) &&
+	       (fl & O_ACCMODE) == O_RDONLY;
+}
+
+static bool kept(const int *keep, size_t n, int fd)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] == fd)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The caller's descriptors the emulator keeps, with their numbers: those
+ * the command line names (fd=, fds=, -add-fd, -incoming fd:N) that are
+ * really open and, with "-incoming defer", every inherited stream_fd(),
+ * which the caller names later (libvirt: migrate-incoming "fd:24" on the
+ * monitor).  Every other descriptor is closed before the exec.
+ */
 static void keep_open_fds(struct wrap *w)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < w->n_keep; i++) {
-		if (w->keep[i] > 2 && fcntl(w->keep[i], F_GETFD) >= 0)
+		if (w->keep[i] > 2 && fcntl(w->keep[i], F_GETFD) >= 0 &&
+		    !kept(w->keep, n, w->keep[i]))
 			w->keep[n++] = w->keep[i];
 	}
 	w->n_keep = n;
+	if (w->incoming_defer) {
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] == '.' || fd <= 2 || fd == dirfd(d) ||
+			    kept(w->keep, w->n_keep, fd) || !stream_fd(fd))
+				continue;
+			note_fd(&w->keep, &w->n_keep, fd);
+		}
+		if (d)
+			closedir(d);
+	}
 }
 
 int wrap_build(const struct guest_config *cfg, const char *binary,

@@ -17,7 +17,9 @@
  * opened by vmseal and replaced by /dev/fdset/N; a format node that does
  * not name its backing gets vmseal's backing nodes, as in the fdset
  * dialect.  Everything else passes byte for byte, and the descriptors the
- * caller passes (fd=N, -add-fd) stay open with their numbers.
+ * caller passes (fd=N, -add-fd, -incoming fd:N, and with -incoming defer
+ * an inherited stream: a read-only file, a pipe or a socket) stay open
+ * with their numbers; every other inherited descriptor is closed.
  */
 
 /* fd set ids of ours: far above the ones a caller (libvirt) counts up. */
@@ -34,6 +36,7 @@ struct wrap {
 	struct strv sockets;	/* unix sockets it creates (and may unlink) */
 	char *pidfile;		/* -pidfile: vmseal writes it */
 	bool daemonize;		/* -daemonize: vmseal detaches instead */
+	bool incoming_defer;	/* -incoming defer: the stream comes later */
 	char *name;		/* -name guest=NAME, or wrap-PID */
 };
 

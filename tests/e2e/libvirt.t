@@ -91,6 +91,30 @@ reply=$("${VIRSH[@]}" qemu-monitor-command "$DOM" "{\"execute\":\"blockdev-add\"
 [[ $reply == *'Permission denied'* ]]
 ok $? "an image opened by path from QMP is refused" || diag "$reply"
 
+# Restore: libvirtd opens the save image itself and leaves it to QEMU as
+# an inherited descriptor (read-only, past libvirt's header), starts it
+# with -incoming defer and names it later: migrate-incoming "fd:N".
+state() { "${VIRSH[@]}" domstate "$DOM" 2>&1 | head -1; }
+timeout 120 "${VIRSH[@]}" save "$DOM" "$E2E_TMP/dom.save" >"$E2E_TMP/save" 2>&1 &&
+	[ "$(state)" = "shut off" ]
+ok $? "virsh save (the stream leaves through getfd)" || diag "$(cat "$E2E_TMP/save")" "$(state)"
+timeout 120 "${VIRSH[@]}" restore "$E2E_TMP/dom.save" >"$E2E_TMP/restore" 2>&1 &&
+	[ "$(state)" = running ]
+ok $? "virsh restore: the inherited save image reaches QEMU" ||
+	diag "$(cat "$E2E_TMP/restore")" "$(state)" "$(tail -5 "$log")"
+timeout 120 "${VIRSH[@]}" managedsave "$DOM" >"$E2E_TMP/msave" 2>&1 &&
+	[ "$(state)" = "shut off" ] &&
+	timeout 120 "${VIRSH[@]}" start "$DOM" >"$E2E_TMP/mstart" 2>&1 &&
+	[ "$(state)" = running ] && [ ! -e "$LV_LIB/qemu/save/$DOM.save" ]
+ok $? "virsh managedsave, then start resumes from the managed save image" ||
+	diag "$(cat "$E2E_TMP/msave" "$E2E_TMP/mstart")" "$(state)" "$(tail -5 "$log")"
+sup=$(cat "$LV_RUN/qemu/$DOM.pid" 2>/dev/null)
+qpid=$(e2e_child_of "${sup:-0}")
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$qpid/status" &&
+	! ls -l "/proc/$qpid/fd" | grep -q '\.save$'
+ok $? "the resumed QEMU is sealed and holds no save image" ||
+	diag "$(ls -l "/proc/$qpid/fd")"
+
 timeout 60 "${VIRSH[@]}" destroy "$DOM" >"$E2E_TMP/destroy" 2>&1
 ok $? "virsh destroy" || diag "$(cat "$E2E_TMP/destroy")"
 for i in $(seq 100); do kill -0 "$qpid" 2>/dev/null || kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done

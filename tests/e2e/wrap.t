@@ -137,6 +137,40 @@ for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 ! kill -0 "$pid" 2>/dev/null && [ ! -e "$E2E_TMP/probe.pid" ]
 ok $? "-daemonize: SIGTERM to that pid ends it all, the pid file is removed"
 
+# 4b. -incoming defer (libvirt's restore): an inherited read-only file,
+# pipe or socket is the stream named later (migrate-incoming "fd:N") and
+# keeps its number; a writable file and a directory are strays, closed.
+echo stream >"$E2E_TMP/stream"
+: >"$E2E_TMP/rw"
+incoming() { # NAME ARGS...: QEMU's fd table in $E2E_TMP/NAME.fds
+	local name=$1
+	shift
+	"$VMSEAL" wrap --config "$E2E_TMP/wrap.ini" -- "$QEMU" "${BASE[@]}" \
+		-qmp "unix:$S/$name.sock,server=on,wait=off" "$@" \
+		>"$E2E_TMP/$name.out" 2>"$E2E_TMP/$name.err" \
+		24<"$E2E_TMP/stream" 25<>"$E2E_TMP/rw" 26<"$E2E_TMP" 27<&"$pipe_fd" &
+	vpid=$!
+	e2e_track "$vpid"
+	e2e_qmp "$S/$name.sock" >/dev/null
+	qpid=$(e2e_child_of "$vpid")
+	ls -l "/proc/$qpid/fd/" >"$E2E_TMP/$name.fds"
+	e2e_qmp "$S/$name.sock" '{"execute":"quit"}' >/dev/null
+	e2e_wait_exit "$vpid" 30
+}
+exec {pipe_fd}< <(sleep 60)
+incoming in1 -incoming defer
+grep -q " 24 -> $E2E_TMP/stream\$" "$E2E_TMP/in1.fds" && grep -q ' 27 -> pipe:' "$E2E_TMP/in1.fds" &&
+	! grep -qE " 2[56] -> " "$E2E_TMP/in1.fds"
+ok $? "-incoming defer: read-only file 24 and pipe 27 kept, read-write 25 and directory 26 closed" ||
+	diag "$(cat "$E2E_TMP/in1.fds" "$E2E_TMP/in1.err")"
+incoming in2
+! grep -qE " 2[4-7] -> " "$E2E_TMP/in2.fds"
+ok $? "no -incoming: none of the four unnamed descriptors reaches QEMU" || diag "$(cat "$E2E_TMP/in2.fds")"
+incoming in3 -incoming fd:27
+grep -q ' 27 -> pipe:' "$E2E_TMP/in3.fds" && ! grep -qE " 2[456] -> " "$E2E_TMP/in3.fds"
+ok $? "-incoming fd:27: the named descriptor alone is kept" || diag "$(cat "$E2E_TMP/in3.fds")"
+exec {pipe_fd}<&-
+
 # 5. The symlink named like the emulator.
 mkdir -p "$E2E_TMP/bin"
 ln -s "$VMSEAL" "$E2E_TMP/bin/qemu-system-x86_64"
