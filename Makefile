@@ -149,6 +149,12 @@ $(O)/tests/probes/selftest_static: tests/probes/selftest_static.c $(STATIC_PROBE
 	$(Q)$(CC) $(PROBE_CFLAGS) -I. -DVMSEAL_VERSION='"$(VERSION)"' -o $@ $^ \
 		-l:libseccomp.a -lpthread
 
+# The guest-against-guest attacks, shared with `vmseal selftest`.
+$(O)/tests/probes/sibling_attack: tests/probes/sibling_attack.c sandbox/sibling.c sandbox/sibling.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(PROBE_CFLAGS) -I. -o $@ $(filter %.c,$^)
+
 $(O)/tests/probes/%: tests/probes/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
