@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -209,6 +210,38 @@ static int set_allow_root(struct conf_parse *p, char **val)
 	return conf_bool(&p->rd, "allow-root", *val, &p->cfg->allow_root);
 }
 
+static int set_share_user(struct conf_parse *p, char **val)
+{
+	if (conf_bool(&p->rd, "share-user", *val, &p->cfg->share_user) < 0)
+		return -1;
+	if (p->cfg->share_user)
+		p->where.share_user = p->rd.line;
+	return 0;
+}
+
+/* FIRST-LAST, decimal, 1 <= FIRST <= LAST < 4294967295. */
+static int set_uid_range(struct conf_parse *p, char **val)
+{
+	unsigned long a, b;
+	char *end;
+
+	errno = 0;
+	a = strtoul(*val, &end, 10);
+	if (!errno && end != *val && *end == '-' && isdigit((unsigned char)end[1]))
+		b = strtoul(end + 1, &end, 10);
+	else
+		b = 0;
+	if (errno || *end || !isdigit((unsigned char)**val) || a == 0 || b < a ||
+	    b >= 0xffffffffUL)
+		return ini_fail(&p->rd, p->rd.line,
+				"'uid-range' must be FIRST-LAST, two uids with 1 <= FIRST <= LAST < 4294967295, not '%s'",
+				*val);
+	p->cfg->uid_first = (uid_t)a;
+	p->cfg->uid_last = (uid_t)b;
+	p->where.uid_range = p->rd.line;
+	return 0;
+}
+
 static int set_roots(struct conf_parse *p, char **val)
 {
 	return conf_path_list(&p->rd, "roots", *val, &p->cfg->roots,
@@ -370,6 +403,8 @@ static const struct key sandbox_keys[] = {
 	{ "groups", set_groups, false },
 	{ "keep-caps", set_keep_caps, false },
 	{ "allow-root", set_allow_root, false },
+	{ "share-user", set_share_user, false },
+	{ "uid-range", set_uid_range, false },
 };
 
 static const struct key chain_keys[] = {

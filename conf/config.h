@@ -3,6 +3,7 @@
 #define VS_CONF_CONFIG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -80,6 +81,9 @@ struct guest_config {
 	char **keep_caps;	/* capability names kept, never NULL */
 	size_t n_keep_caps;
 	bool allow_root;	/* user = root is accepted (with a warning) */
+	bool share_user;	/* share-user: another running guest may share user */
+	/* uid-range for a guest without user (as root); 0-0: the default. */
+	uid_t uid_first, uid_last;
 	char **allow;		/* NULL-terminated absolute paths, never NULL */
 	size_t n_allow;
 

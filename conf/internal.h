@@ -116,6 +116,8 @@ struct conf_where {
 	unsigned initrd;
 	unsigned append;
 	unsigned sandbox_arg;	/* first args line with a -sandbox word */
+	unsigned share_user;	/* share-user = yes */
+	unsigned uid_range;
 };
 
 /* Rules across keys and required keys, once the whole file is read. */

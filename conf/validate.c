@@ -289,6 +289,9 @@ int conf_validate(struct ini_reader *r, const struct guest_config *cfg,
 		return ini_fail(r, 0,
 				"guest name '%s' taken from the file name does not match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}: set 'name' in [vmseal]",
 				cfg->name);
+	if (w->share_user && !cfg->user)
+		return ini_fail(r, w->share_user,
+				"'share-user = yes' needs 'user' in [sandbox]: a uid vmseal allocates is never shared");
 	if (w->initrd && !cfg->kernel)
 		return ini_fail(r, w->initrd,
 				"'initrd' needs 'kernel' in [emulator]");

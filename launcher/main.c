@@ -11,6 +11,7 @@
 #include "launcher/commands.h"
 #include "launcher/control.h"
 #include "launcher/exitcode.h"
+#include "launcher/identity.h"
 #include "launcher/plan.h"
 #include "launcher/report.h"
 #include "launcher/run.h"
@@ -35,11 +36,12 @@ static int cmd_check(const struct guest_config *cfg)
 {
 	struct vs_err err = { 0 };
 	struct allowlist al;
+	struct identity id;
 	struct privs privs;
 	struct plan plan;
 	int rc;
 
-	rc = run_privs(cfg, &privs);
+	rc = run_privs(cfg, cfg->name, false, &privs, &id);
 	if (rc)
 		return rc;
 	if (plan_build(cfg, false, &plan, &err) < 0) {
@@ -49,6 +51,12 @@ static int cmd_check(const struct guest_config *cfg)
 	run_allowlist(cfg, &al);
 	report_plan(stdout, &plan, &al);
 	report_privs(stdout, &privs);
+	if (id.allocated)
+		printf("uid %u is guest %s's own, %s from uid-range %u-%u "
+		       "(%s/uids); it needs no passwd entry\n",
+		       (unsigned)privs.uid, cfg->name,
+		       id.fresh ? "to be allocated at the first run" : "allocated",
+		       (unsigned)id.first, (unsigned)id.last, id.state_dir);
 	privs_free(&privs);
 	printf("ok: %s is valid; no emulator was started\n", cfg->path);
 	allowlist_free(&al);

@@ -23,6 +23,7 @@
 #include "launcher/control.h"
 #include "launcher/exec.h"
 #include "launcher/exitcode.h"
+#include "launcher/identity.h"
 #include "launcher/labels.h"
 #include "launcher/log.h"
 #include "launcher/notify.h"
@@ -101,13 +102,14 @@ static void pass_table(const struct plan *p, int *src, int *dst)
 	free(fds);
 }
 
-int run_privs(const struct guest_config *cfg, struct privs *p)
+int run_privs(const struct guest_config *cfg, const char *name, bool record,
+	      struct privs *p, struct identity *id)
 {
 	struct vs_err err = { 0 };
 	bool warn_root;
 
-	if (privs_resolve(cfg, geteuid(), p, &warn_root, &err) < 0)
-		return run_fail(&err, EXIT_CONFIG);
+	if (identity_resolve(cfg, name, record, p, id, &warn_root, &err) < 0)
+		return run_fail(&err, id->pool_failed ? EXIT_SANDBOX : EXIT_CONFIG);
 	if (warn_root)
 		vlog(LOG_WARNING,
 		     "warning: %s: the emulator runs as root (allow-root = yes): "
@@ -131,6 +133,7 @@ struct run {
 	struct devino *deny;
 	int *src, *dst;
 	struct privs privs;
+	struct identity id;
 	const struct run_opts *opts;
 	/* The options with --log and --pidfile made absolute (a daemon cds to /). */
 	struct run_opts abs_opts;
@@ -183,6 +186,7 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 			  bool rundir_optional)
 {
 	struct vs_err err = { 0 };
+	struct rundir_owner owner;
 	size_t n_deny;
 
 	r->src = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
@@ -192,8 +196,15 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	if (policy_build(&(struct policy_opts){ .policy = cfg->policy },
 			 &r->filter, &err) < 0)
 		return run_fail(&err, EXIT_SANDBOX);
-	if (rundir_take(r->name, r->privs.uid, r->privs.gid, &r->rd, &err) < 0) {
-		if (err.code == EBUSY)
+	owner = (struct rundir_owner){
+		.uid = r->privs.uid,
+		.gid = r->privs.gid,
+		/* As root: one uid per running guest unless both share. */
+		.exclusive = r->privs.change,
+		.share = cfg->share_user,
+	};
+	if (rundir_take(r->name, &owner, &r->rd, &err) < 0) {
+		if (err.code == EBUSY || err.code == EUSERS)
 			return run_fail(&err, EXIT_UNAVAILABLE);
 		if (!rundir_optional)
 			return run_fail(&err, EXIT_SANDBOX);
@@ -244,7 +255,7 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	struct vs_err err = { 0 };
 	int rc;
 
-	rc = run_privs(cfg, &r->privs);
+	rc = run_privs(cfg, r->name, true, &r->privs, &r->id);
 	if (rc)
 		return rc;
 	if (plan_build(cfg, true, &r->plan, &err) < 0)
@@ -265,7 +276,7 @@ static int prepare(struct run *r, const struct guest_config *cfg)
  */
 static int prepare_wrapped(struct run *r, const struct guest_config *cfg)
 {
-	int rc = run_privs(cfg, &r->privs);
+	int rc = run_privs(cfg, r->name, true, &r->privs, &r->id);
 	size_t n;
 
 	if (rc)
@@ -535,7 +546,8 @@ static int run_finish(struct run *r, int rc)
 #define RUN_INIT(o, n, bin)                                                  \
 	{                                                                    \
 		.b = { .proc_fd = -1, .run_fd = -1, .notify_fd = -1 },       \
-		.rd = { .fd = -1, .lock_fd = -1 }, .control_fd = -1,          \
+		.rd = { .fd = -1, .lock_fd = -1, .id_fd = -1 },              \
+		.control_fd = -1,                                            \
 		.sigfd = -1, .notify_fd = -1, .opts = (o), .name = (n),      \
 		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \
 		.binary = (bin),                                             \

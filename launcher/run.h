@@ -26,11 +26,15 @@ int run_wrapped(const struct guest_config *cfg, struct wrap *w,
 void run_allowlist(const struct guest_config *cfg, struct allowlist *al);
 
 /*
- * Resolves who the emulator runs as ([sandbox] user and friends); the
- * exit code (65) after printing why when that is not possible.
+ * Resolves who guest name's emulator runs as ([sandbox] user and friends,
+ * or a uid of its own: launcher/identity.h; recorded when record); the
+ * exit code (65, or 71 when the uid cannot be allocated) after printing
+ * why when that is not possible.
  */
 struct privs;
-int run_privs(const struct guest_config *cfg, struct privs *p);
+struct identity;
+int run_privs(const struct guest_config *cfg, const char *name, bool record,
+	      struct privs *p, struct identity *id);
 
 /* Prints "vmseal: CONTEXT: MESSAGE"; returns code. */
 int run_fail(const struct vs_err *e, int code);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,12 +34,12 @@ char *rundir_path(const char *name)
  * us (or by owner, the guest's user), writable by nobody else.
  */
 static int open_trusted_dir(int at, const char *name, uid_t owner,
-			    struct vs_err *err)
+			    mode_t mode, struct vs_err *err)
 {
 	struct stat st;
 	int fd;
 
-	if (mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+	if (mkdirat(at, name, mode) < 0 && errno != EEXIST)
 		return vs_errnof(err, errno, "cannot create %s", name);
 	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -55,8 +56,109 @@ static int open_trusted_dir(int at, const char *name, uid_t owner,
 	return fd;
 }
 
-int rundir_take(const char *name, uid_t owner, gid_t group, struct rundir *rd,
-		struct vs_err *err)
+/*
+ * "NAME" of a registration file ".NAME.id" into buf; false for any other
+ * entry of the base directory.
+ */
+static bool id_file_name(const char *entry, char *buf, size_t len)
+{
+	size_t n = strlen(entry);
+
+	if (entry[0] != '.' || n < 5 || strcmp(entry + n - 3, ".id") ||
+	    n - 4 >= len)
+		return false;
+	snprintf(buf, len, "%.*s", (int)(n - 4), entry + 1);
+	return true;
+}
+
+/*
+ * Under the base directory's identity lock: -EUSERS when a running guest
+ * other than name has o->uid and not both share it.  A registration
+ * nobody holds locked is left over from a crash and removed.
+ */
+static int uid_in_use(int base_fd, const char *name,
+		      const struct rundir_owner *o, struct vs_err *err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int dfd = dup(base_fd);
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return vs_errnof(err, errno, "cannot list the runtime directories");
+	}
+	while ((e = readdir(d))) {
+		char other[NAME_MAX + 1], buf[64];
+		unsigned uid = 0, gid = 0;
+		int share = 0, fd;
+		ssize_t n;
+
+		if (!id_file_name(e->d_name, other, sizeof(other)) ||
+		    !strcmp(other, name))
+			continue;
+		fd = openat(base_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			unlinkat(base_fd, e->d_name, 0);
+			close(fd);
+			continue;
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (sscanf(buf, "%u %u %d", &uid, &gid, &share) != 3 ||
+		    uid != (unsigned)o->uid || (share && o->share))
+			continue;
+		return vs_errf(err, EUSERS,
+			       "uid %u is already the emulator's uid of running guest "
+			       "%s: two running guests never share a uid unless both "
+			       "configs say share-user = yes (or leave out 'user' and "
+			       "each guest gets a uid of its own)",
+			       (unsigned)o->uid, other);
+	}
+	return 0;
+}
+
+/* Refuses a uid another running guest has; else registers ours. */
+static int register_uid(int base_fd, const char *name,
+			const struct rundir_owner *o, struct rundir *rd,
+			struct vs_err *err)
+{
+	_cleanup_fd_ int lock = -1;
+	char file[NAME_MAX + 1];
+	int rc;
+
+	lock = openat(base_fd, ".identity.lock",
+		      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return vs_errnof(err, errno, "cannot lock %s/.identity.lock",
+				 rundir_base());
+	rc = uid_in_use(base_fd, name, o, err);
+	if (rc < 0)
+		return rc;
+	snprintf(file, sizeof(file), ".%s.id", name);
+	rd->id_fd = openat(base_fd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			   0600);
+	if (rd->id_fd < 0)
+		return vs_errnof(err, errno, "cannot create %s/%s", rundir_base(),
+				 file);
+	rd->id_path = xasprintf("%s/%s", rundir_base(), file);
+	/* We hold RUN/NAME's lock: nobody else registers this name. */
+	if (flock(rd->id_fd, LOCK_EX | LOCK_NB) < 0 ||
+	    ftruncate(rd->id_fd, 0) < 0 ||
+	    dprintf(rd->id_fd, "%u %u %d\n", (unsigned)o->uid, (unsigned)o->gid,
+		    o->share ? 1 : 0) < 0)
+		return vs_errnof(err, errno, "cannot register uid %u in %s",
+				 (unsigned)o->uid, rd->id_path);
+	return 0;
+}
+
+int rundir_take(const char *name, const struct rundir_owner *o,
+		struct rundir *rd, struct vs_err *err)
 {
 	const char *base = rundir_base();
 	_cleanup_fd_ int base_fd = -1;
@@ -64,13 +166,13 @@ int rundir_take(const char *name, uid_t owner, gid_t group, struct rundir *rd,
 	int rc;
 
 	memset(rd, 0, sizeof(*rd));
-	rd->fd = rd->lock_fd = -1;
+	rd->fd = rd->lock_fd = rd->id_fd = -1;
 	rd->path = rundir_path(name);
 	vs_err_ctx(err, "%s", rd->path);
-	base_fd = open_trusted_dir(AT_FDCWD, base, geteuid(), err);
+	base_fd = open_trusted_dir(AT_FDCWD, base, geteuid(), 0755, err);
 	if (base_fd < 0)
 		goto fail;
-	rc = open_trusted_dir(base_fd, name, owner, err);
+	rc = open_trusted_dir(base_fd, name, o->uid, 0700, err);
 	if (rc < 0)
 		goto fail;
 	rd->fd = rc;
@@ -91,10 +193,15 @@ int rundir_take(const char *name, uid_t owner, gid_t group, struct rundir *rd,
 		goto fail;
 	}
 	rd->held = true;
-	/* The emulator makes its sockets here, and nowhere else. */
-	if (fchown(rd->fd, owner, group) < 0 || fchmod(rd->fd, 0750) < 0) {
+	if (o->exclusive && register_uid(base_fd, name, o, rd, err) < 0)
+		goto fail;
+	/*
+	 * The emulator makes its sockets here, and nowhere else; no group or
+	 * other bits, so no other guest reaches them (or binds here).
+	 */
+	if (fchown(rd->fd, o->uid, o->gid) < 0 || fchmod(rd->fd, 0700) < 0) {
 		vs_errnof(err, errno, "cannot give the directory to uid %u",
-			  (unsigned)owner);
+			  (unsigned)o->uid);
 		goto fail;
 	}
 	return 0;
@@ -187,13 +294,19 @@ void rundir_release(struct rundir *rd)
 			unlinkat(rd->fd, *f, 0);
 		remove_sockets(rd->fd);
 	}
+	/* Unregistered before RUN/NAME's lock lets another run start. */
+	if (rd->id_path) {
+		unlink(rd->id_path);
+		close(rd->id_fd);
+		free(rd->id_path);
+	}
 	if (rd->lock_fd >= 0)
 		close(rd->lock_fd);
 	if (rd->fd >= 0)
 		close(rd->fd);
 	free(rd->path);
 	memset(rd, 0, sizeof(*rd));
-	rd->fd = rd->lock_fd = -1;
+	rd->fd = rd->lock_fd = rd->id_fd = -1;
 }
 
 int rundir_read_pid(const char *name, const char *file, pid_t *pid)

@@ -24,6 +24,23 @@ struct rundir {
 	int fd;			/* O_DIRECTORY */
 	int lock_fd;
 	bool held;		/* the lock is ours: so are the files */
+	/* RUN/.NAME.id, locked for the run (set only when id_fd is open). */
+	char *id_path;
+	int id_fd;
+};
+
+/*
+ * Who gets RUN/NAME.  With exclusive (vmseal is root and switches users)
+ * the uid is registered for the run in RUN/.NAME.id ("UID GID SHARE",
+ * flocked while the guest runs: the base directory is root's, so no
+ * emulator can forge or hide it), and refused while another running guest
+ * has the same uid, unless both have share.
+ */
+struct rundir_owner {
+	uid_t uid;
+	gid_t gid;
+	bool exclusive;
+	bool share;		/* share-user = yes */
 };
 
 /* The base directory: $VMSEAL_RUN_DIR or /run/vmseal. */
@@ -34,12 +51,13 @@ char *rundir_path(const char *name);
 
 /*
  * Creates and takes RUN/NAME for this process; -EBUSY when another vmseal
- * holds it, with err naming its pid.  RUN/NAME is owned by owner:group
- * (the emulator's user, who makes its sockets there and nowhere else),
- * mode 0750.
+ * holds it, with err naming its pid; -EUSERS when o->exclusive and a
+ * running guest has o->uid (err names it).  RUN/NAME is then owned by
+ * o->uid:o->gid (the emulator's user, who makes its sockets there and
+ * nowhere else), mode 0700: nobody else reaches what is inside.
  */
-int rundir_take(const char *name, uid_t owner, gid_t group, struct rundir *rd,
-		struct vs_err *err);
+int rundir_take(const char *name, const struct rundir_owner *o,
+		struct rundir *rd, struct vs_err *err);
 
 /* Writes "PID\n" to RUN/NAME/file, atomically. */
 int rundir_write_pid(const struct rundir *rd, const char *file, pid_t pid,

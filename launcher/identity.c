@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher/identity.h"
+#include "sandbox/uidpool.h"
+
+const char *identity_state_dir(void)
+{
+	const char *env = getenv("VMSEAL_STATE_DIR");
+
+	return env && env[0] == '/' ? env : UIDPOOL_STATE_DIR;
+}
+
+int identity_resolve(const struct guest_config *cfg, const char *name,
+		     bool record, struct privs *p, struct identity *id,
+		     bool *warn_root, struct vs_err *err)
+{
+	struct guest_config own;
+	char uid_str[16], gid_str[16];
+	uid_t uid;
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	if (geteuid() != 0 || cfg->user)
+		return privs_resolve(cfg, geteuid(), p, warn_root, err);
+	id->allocated = true;
+	id->state_dir = identity_state_dir();
+	id->first = cfg->uid_first ? cfg->uid_first : UIDPOOL_FIRST;
+	id->last = cfg->uid_first ? cfg->uid_last : UIDPOOL_LAST;
+	vs_err_ctx(err, "%s", cfg->path);
+	rc = record ? uidpool_assign(id->state_dir, name, id->first, id->last,
+				     &uid, err) :
+		      uidpool_peek(id->state_dir, name, id->first, id->last, &uid,
+				   &id->fresh, err);
+	if (rc < 0) {
+		id->pool_failed = true;
+		return rc;
+	}
+	/*
+	 * The same rules as for a numeric user without a passwd entry:
+	 * its own gid unless group says otherwise, groups and keep-caps
+	 * as configured.
+	 */
+	snprintf(uid_str, sizeof(uid_str), "%u", (unsigned)uid);
+	snprintf(gid_str, sizeof(gid_str), "%u", (unsigned)uid);
+	own = *cfg;
+	own.user = uid_str;
+	if (!own.group)
+		own.group = gid_str;
+	return privs_resolve(&own, geteuid(), p, warn_root, err);
+}
