@@ -17,7 +17,8 @@
  *
  *   ATTACK name=NAME result=succeeded|failed errno=ENAME|- detail=TEXT
  *
- * and "DONE" at the end; the exit status is 0 whatever the results.
+ * after a first "SELF uid=U gid=G pid=P", and "DONE" at the end; the exit
+ * status is 0 whatever the results.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -294,6 +295,8 @@ int main(int argc, char **argv)
 		snprintf(sock, sizeof(sock), "%s/qmp.sock", t.dir);
 		t.socket = sock;
 	}
+	printf("SELF uid=%u gid=%u pid=%d\n", (unsigned)getuid(),
+	       (unsigned)getgid(), (int)getpid());
 	sibling_attack_run(SIB_CONNECT, &t, &r, &c.fd);
 	report(sibling_attack_name(SIB_CONNECT), &r);
 	if (c.fd >= 0) {

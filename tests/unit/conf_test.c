@@ -746,6 +746,38 @@ static void test_selinux_keys(void)
 	free(s);
 }
 
+static void test_identity_keys(void)
+{
+	static const char text[] = HDR "[sandbox]\nuser = nobody\n"
+				       "share-user = yes\nuid-range = 2000000-2000009\n";
+	struct guest_config *c = accepts("identity keys", text, strlen(text));
+
+	if (c) {
+		ok(c->share_user, "share-user = yes");
+		is_int(c->uid_first, 2000000, "uid-range: first");
+		is_int(c->uid_last, 2000009, "uid-range: last");
+		config_free(c);
+	}
+	c = accepts("identity defaults", HDR, strlen(HDR));
+	if (c) {
+		ok(!c->share_user && !c->uid_first && !c->uid_last,
+		   "share-user no, uid-range default (0-0)");
+		config_free(c);
+	}
+	rejects("share-user without user", HDR "[sandbox]\nshare-user = yes\n",
+		"guest.ini:4", "'share-user = yes' needs 'user'");
+	rejects("uid-range backwards", HDR "[sandbox]\nuid-range = 20-10\n",
+		"guest.ini:4", "'uid-range' must be FIRST-LAST");
+	rejects("uid-range from 0", HDR "[sandbox]\nuid-range = 0-10\n",
+		"guest.ini:4", "'uid-range' must be FIRST-LAST");
+	rejects("uid-range one number", HDR "[sandbox]\nuid-range = 10\n",
+		"guest.ini:4", "'uid-range' must be FIRST-LAST");
+	rejects("uid-range to 2^32-1", HDR "[sandbox]\nuid-range = 10-4294967295\n",
+		"guest.ini:4", "'uid-range' must be FIRST-LAST");
+	rejects("uid-range signs", HDR "[sandbox]\nuid-range = 10--20\n",
+		"guest.ini:4", "'uid-range' must be FIRST-LAST");
+}
+
 int main(void)
 {
 	test_full();
@@ -760,5 +792,6 @@ int main(void)
 	test_names();
 	test_chain_keys();
 	test_selinux_keys();
+	test_identity_keys();
 	return tap_done();
 }

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The uid pool: per-name assignments that survive (the record), never
+ * given twice, skipping ids that have a passwd or group entry or a
+ * running process, a full range refused, a state directory others could
+ * write refused, peek writing nothing.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "sandbox/uidpool.h"
+#include "tests/lib/tap.h"
+
+static char *dir;
+
+static int assign(const char *name, uid_t first, uid_t last, uid_t *uid,
+		  struct vs_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return uidpool_assign(dir, name, first, last, uid, err);
+}
+
+static char *slurp(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return xstrdup("");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/* Forks a process that runs as id until killed; its pid or -1. */
+static pid_t process_as(uid_t id)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+			_exit(1);
+		(void)!write(p[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+int main(void)
+{
+	struct vs_err err;
+	uid_t a, a2, b, c, first = UIDPOOL_FIRST, peek;
+	bool fresh;
+	char why[128];
+	char *text, *rec;
+	pid_t pid;
+
+	dir = xasprintf("%s/vmseal-uidpool.%d", getenv("TMPDIR") ?: "/tmp",
+			(int)getpid());
+	rec = xasprintf("%s/uids", dir);
+
+	/* Peek on a missing directory: the first free id, nothing written. */
+	memset(&err, 0, sizeof(err));
+	ok(uidpool_peek(dir, "a", first, first + 9, &peek, &fresh, &err) == 0 &&
+		   fresh,
+	   "peek without a state directory: a fresh uid (%s)", err.msg);
+	ok(access(dir, F_OK) < 0, "peek created nothing");
+
+	ok(assign("a", first, first + 9, &a, &err) == 0, "a gets a uid (%s)",
+	   err.msg);
+	is_int(a, peek, "the uid peek announced");
+	ok(assign("b", first, first + 9, &b, &err) == 0, "b gets a uid");
+	ok(b != a, "another one (%u, a has %u)", (unsigned)b, (unsigned)a);
+	ok(assign("a", first, first + 9, &a2, &err) == 0 && a2 == a,
+	   "a gets the same uid again");
+	memset(&err, 0, sizeof(err));
+	ok(uidpool_peek(dir, "b", first, first + 9, &peek, &fresh, &err) == 0 &&
+		   !fresh && peek == b,
+	   "peek of b: its recorded uid");
+	text = slurp(rec);
+	has_str(text, "\na ", "the record names a");
+	has_str(text, "\nb ", "the record names b");
+	free(text);
+	ok(assign("c", first, first + 1, &c, &err) == -ENOSPC,
+	   "a full range is refused (-ENOSPC)");
+	has_str(err.msg, "no free uid left", "...saying so");
+	ok(assign("a", first + 100, first + 200, &a2, &err) == 0 && a2 == a,
+	   "a keeps its uid when the range changes (stable)");
+	ok(assign("../x", first, first + 9, &c, &err) == -EINVAL,
+	   "a name that is no guest name is refused");
+
+	/* Ids somebody uses are skipped. */
+	ok(!uidpool_id_free(0, why, sizeof(why)), "uid 0 is not free: %s", why);
+	if (getpwnam("nobody")) {
+		ok(!uidpool_id_free(getpwnam("nobody")->pw_uid, why, sizeof(why)),
+		   "nobody's uid is not free: %s", why);
+		ok(assign("n", getpwnam("nobody")->pw_uid,
+			  getpwnam("nobody")->pw_uid + 1, &c, &err) == 0 &&
+			   c == getpwnam("nobody")->pw_uid + 1,
+		   "an id with a passwd entry is skipped");
+	} else {
+		tap_skip("no user nobody", "passwd entry skipped");
+		tap_skip("no user nobody", "passwd entry skipped (2)");
+	}
+	if (geteuid() == 0 && (pid = process_as(first + 1000)) > 0) {
+		ok(!uidpool_id_free(first + 1000, why, sizeof(why)) &&
+			   strstr(why, "process"),
+		   "an id a process runs with is not free: %s", why);
+		ok(assign("p", first + 1000, first + 1001, &c, &err) == 0 &&
+			   c == first + 1001,
+		   "...and is skipped");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ok(uidpool_id_free(first + 1000, why, sizeof(why)),
+		   "once it is gone the id is free");
+	} else {
+		tap_skip("needs root to run a process as another uid",
+			 "process ids skipped");
+		tap_skip("needs root", "process ids skipped (2)");
+		tap_skip("needs root", "process ids skipped (3)");
+	}
+
+	/* The record and the directory are trusted only when they are ours. */
+	chmod(dir, 0777);
+	ok(assign("a", first, first + 9, &a2, &err) == -EPERM,
+	   "a state directory others may write is refused");
+	has_str(err.msg, "writable by nobody else", "...saying so");
+	chmod(dir, 0700);
+	{
+		FILE *f = fopen(rec, "ae");
+
+		if (f) {
+			fputs("garbage\n", f);
+			fclose(f);
+		}
+	}
+	ok(assign("a", first, first + 9, &a2, &err) == -EINVAL,
+	   "a damaged record is refused, not rewritten");
+	has_str(err.msg, "not a 'NAME UID' line", "...naming the line");
+
+	text = xasprintf("rm -rf '%s'", dir);
+	(void)!system(text);
+	free(text);
+	free(rec);
+	free(dir);
+	return tap_done();
+}
