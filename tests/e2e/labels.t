@@ -55,7 +55,6 @@ write_ini() {
 	args = -machine pc -accel tcg -m 64 -nographic -nodefaults -S
 	args = -qmp unix:$(e2e_run_dir "$name")/qmp.sock,server=on,wait=off
 	[sandbox]
-	user = $E2E_USER
 	[selinux]
 	$extra
 	[disk root]
