@@ -27,6 +27,7 @@
 #include "launcher/commands.h"
 #include "launcher/qmp.h"
 #include "launcher/run.h"
+#include "launcher/selftest_siblings.h"
 #include "launcher/rundir.h"
 #include "sandbox/brokertest.h"
 #include "sandbox/policy.h"
@@ -169,6 +170,26 @@ static void broker_rows(struct report *rep)
 		    pass ? NULL : sc->expect);
 	}
 	bt_fixture_remove(&f);
+}
+
+/* Two concurrent guests under two allocated uids: launcher/selftest_siblings.c. */
+static void sibling_rows(struct report *rep)
+{
+	static const enum row_status st[] = { [SIBLING_PASS] = ROW_PASS,
+					      [SIBLING_FAIL] = ROW_FAIL,
+					      [SIBLING_SKIP] = ROW_SKIP };
+	struct sibling_row rows[SIB_COUNT];
+	char why[256];
+	bool skip;
+
+	if (selftest_siblings(rows, &skip, why, sizeof(why)) < 0) {
+		row(rep, skip ? ROW_SKIP : ROW_FAIL, "two guests", "set-up", why,
+		    NULL);
+		return;
+	}
+	for (int i = 0; i < SIB_COUNT; i++)
+		row(rep, st[rows[i].verdict], "two guests", rows[i].name,
+		    rows[i].got, rows[i].note[0] ? rows[i].note : NULL);
 }
 
 /* One field of a /proc status file ("Seccomp", "NoNewPrivs", "Uid"). */
@@ -399,6 +420,7 @@ int cmd_selftest(const struct cli *cli)
 		printf("%s\n", head);
 	filter_rows(&rep);
 	broker_rows(&rep);
+	sibling_rows(&rep);
 	if (cli->guest)
 		guest_rows(&rep, cli->guest);
 	if (cli->emulator)

@@ -178,6 +178,13 @@ fi
 bpid=$cpid
 quit shareC
 
+# The same attacks between two sandboxed children under two allocated
+# uids, in `vmseal selftest` (each with its control under one uid).
+"$VMSEAL" selftest >"$E2E_TMP/selftest.out" 2>&1
+[ "$(grep -c '^PASS two guests: uid [0-9]* -> uid [0-9]*: ' "$E2E_TMP/selftest.out")" = 8 ] &&
+	! grep -qE '^(FAIL|SKIP) two guests' "$E2E_TMP/selftest.out"
+ok $? "selftest: the 8 two-guest rows pass" || diag "$(grep 'two guests' "$E2E_TMP/selftest.out")"
+
 guest_b bad "share-user = yes"
 "$VMSEAL" check "$E2E_TMP/bad.ini" >/dev/null 2>"$E2E_TMP/bad.err"
 [ $? = 65 ] && grep -q "'share-user = yes' needs 'user'" "$E2E_TMP/bad.err"
