@@ -331,12 +331,29 @@ static void on_ready(void *arg)
  * and exits with it, so an init script learns whether the guest started.
  * Returns in the daemon (0, *ready_fd set) only.
  */
-static int daemonize(const struct run_opts *o, int *ready_fd)
+static int daemonize(const struct run_opts *o, const char *name,
+		     int *ready_fd)
 {
+	_cleanup_free_ char *fallback = NULL;
+	const char *log = o->log;
 	struct ready_msg m;
 	int p[2], null;
 	pid_t pid;
 	ssize_t n;
+
+	/* No syslog (a container): a file, and the foreground says so. */
+	if (!log && !log_syslog_available()) {
+		log = fallback = log_fallback_path(name);
+		if (!log) {
+			fprintf(stderr, "vmseal: no syslog socket (%s) and no log "
+					"directory: %s; use --log\n",
+				LOG_SYSLOG_SOCKET, strerror(errno));
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, "vmseal: notice: no syslog socket (%s): "
+				"logging to %s\n",
+			LOG_SYSLOG_SOCKET, log);
+	}
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		perror("vmseal: pipe");
@@ -371,15 +388,18 @@ static int daemonize(const struct run_opts *o, int *ready_fd)
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
 		_exit(EXIT_SANDBOX);
-	if (o->log && log_use_file(o->log) < 0) {
+	if (log && log_use_file(log) < 0) {
 		struct ready_msg e = { .code = EXIT_USAGE };
 
 		snprintf(e.msg, sizeof(e.msg), "cannot open the log %s: %s",
-			 o->log, strerror(errno));
+			 log, strerror(errno));
 		(void)write_full(p[1], &e, sizeof(e));
 		_exit(EXIT_USAGE);
 	}
-	if (!o->log)
+	if (fallback)
+		vlog(LOG_NOTICE, "notice: no syslog socket (%s): logging here",
+		     LOG_SYSLOG_SOCKET);
+	if (!log)
 		log_use_syslog();
 	dup2(null, STDIN_FILENO);
 	dup2(null, STDOUT_FILENO);
@@ -389,13 +409,21 @@ static int daemonize(const struct run_opts *o, int *ready_fd)
 	return 0;
 }
 
-/* The emulator's stdout and stderr for a daemon: a pipe we log from. */
-static int output_pipe(int *read_end)
+/*
+ * The emulator's stdout and stderr, a pipe we log from: a daemon's own
+ * point to it (they were /dev/null); otherwise ours are kept in saved[]
+ * and put back once the emulator is started (unstash_stdio()).
+ */
+static int output_pipe(int *read_end, bool daemon, int saved[2])
 {
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
+	if (!daemon) {
+		saved[0] = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		saved[1] = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	}
 	/* Only our end is non-blocking: the emulator writes as usual. */
 	fcntl(p[1], F_SETFL, 0);
 	dup2(p[1], STDOUT_FILENO);
@@ -403,6 +431,17 @@ static int output_pipe(int *read_end)
 	close(p[1]);
 	*read_end = p[0];
 	return 0;
+}
+
+static void unstash_stdio(int saved[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (saved[i] < 0)
+			continue;
+		dup2(saved[i], i == 0 ? STDOUT_FILENO : STDERR_FILENO);
+		close(saved[i]);
+		saved[i] = -1;
+	}
 }
 
 /* path made absolute against the current directory; NULL stays NULL. */
@@ -425,6 +464,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	struct launch_spec spec;
 	struct supervisor sup;
 	enum launch_step step;
+	int saved[2] = { -1, -1 };
 	sigset_t block, old;
 	pid_t pid;
 	int rc;
@@ -434,7 +474,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	r->abs_opts.pidfile = r->abs_pidfile = absolute(r->opts->pidfile);
 	r->opts = o = &r->abs_opts;
 	if (o->daemon) {
-		rc = daemonize(o, &r->ready_fd);
+		rc = daemonize(o, r->name, &r->ready_fd);
 		if (rc)
 			return rc;
 	}
@@ -450,7 +490,9 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	rc = r->wrap ? prepare_wrapped(r, cfg) : prepare(r, cfg);
 	if (rc)
 		goto out;
-	if (o->daemon && output_pipe(&r->output_fd) < 0) {
+	/* Relayed line by line: to the log, or to the journal with priorities. */
+	if ((o->daemon || log_stderr_is_journal()) &&
+	    output_pipe(&r->output_fd, o->daemon, saved) < 0) {
 		vs_errnof(&err, errno, "pipe for the emulator's output");
 		rc = run_fail(&err, EXIT_SANDBOX);
 		goto out;
@@ -476,6 +518,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		.exec_context = r->labels.exec,
 	};
 	rc = launch_start(&spec, &old, &pid, &r->notify_fd, &step, &err);
+	unstash_stdio(saved);
 	/* The emulator holds its own copies now (or nothing was started). */
 	plan_close_fds(&r->plan);
 	if (rc < 0) {
@@ -483,6 +526,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 							  EXIT_SANDBOX);
 		goto out;
 	}
+	log_set_emulator_pid(pid);
 	qmp = supervise_qmp_path(r->argv);
 	sup = (struct supervisor){
 		.pid = pid,
@@ -525,6 +569,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		r->start_code = rc ? rc : EXIT_SANDBOX;
 	}
 out:
+	unstash_stdio(saved);
 	if (rc && !r->start_code)
 		r->start_code = rc;
 	return rc;

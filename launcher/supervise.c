@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -20,6 +23,10 @@
 #include "launcher/ready.h"
 #include "launcher/supervise.h"
 
+/* A refused open of a disk image: what would work instead. */
+#define IMAGE_HINT                                                             \
+	"images reach the emulator only as descriptors; add it to the "        \
+	"config or use the monitor gate"
 /* Denials are reported once per path, and at most this many paths. */
 #define DENIAL_PATHS_MAX 512
 
@@ -75,7 +82,62 @@ char *supervise_qmp_path(char *const *argv)
 struct denials {
 	struct strv seen;
 	unsigned long hidden;	/* denials not shown because of the cap */
+	struct strv routine;	/* routine probes refused, not yet summarised */
 };
+
+/*
+ * What QEMU asks for on every start and does without when refused: not
+ * failures, so never reported as denials; -v summarises them in one line.
+ */
+static const struct routine_probe {
+	bool is_unlink;
+	const char *pattern;	/* fnmatch(3), '*' crossing no '/' */
+	const char *why;
+} routine_probes[] = {
+	{ false, "/etc/libnl/classid", "libnl's class names" },
+	{ false, "/sys/bus/nd/devices", "NVDIMM probe" },
+	{ false, "/sys/devices/system/node", "NUMA probe" },
+	{ false, "/dev/sgx_vepc", "SGX probe" },
+	{ false, "/dev/urandom", "entropy; getrandom(2) serves" },
+	{ false, "/proc/[0-9]*/cmdline", "the name of a signal's sender" },
+	{ false, ".", "the current directory" },
+	/* libvirt's monitor socket, which libvirt removes itself. */
+	{ true, "/*/monitor.sock", "libvirt's monitor socket" },
+};
+
+static const char *routine_probe(const struct broker_event *ev)
+{
+	const char *path = ev->norm[0] ? ev->norm : ev->path;
+
+	for (size_t i = 0; i < ARRAY_SIZE(routine_probes); i++) {
+		const struct routine_probe *r = &routine_probes[i];
+
+		if (r->is_unlink == ev->is_unlink &&
+		    fnmatch(r->pattern, r->is_unlink ? path : ev->path,
+			    r->is_unlink ? 0 : FNM_PATHNAME) == 0)
+			return r->why;
+	}
+	return NULL;
+}
+
+/* One line for the routine probes refused since the last one (-v). */
+static void say_routine(struct denials *d, bool verbose)
+{
+	char line[2048];
+	size_t n = 0;
+
+	if (!d->routine.n)
+		return;
+	for (size_t i = 0; i < d->routine.n && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s",
+				      i ? ", " : "", d->routine.v[i]);
+	if (verbose)
+		vlog(LOG_INFO, "refused %zu routine probe%s the emulator does "
+			       "without: %s",
+		     d->routine.n, d->routine.n == 1 ? "" : "s", line);
+	strv_free(&d->routine);
+	d->routine = (struct strv)STRV_INIT;
+}
 
 static bool first_denial(struct denials *d, const struct broker_event *ev)
 {
@@ -119,6 +181,56 @@ static pid_t tgid_of(pid_t tid)
 	return 0;
 }
 
+/*
+ * Whether a refused open names a disk image: a chain member, or a regular
+ * file with an image's header or name.  No allowlist entry can help then
+ * (the broker serves no image, and nothing read-write), so the hint says
+ * what does.
+ */
+static bool is_image(const struct broker_event *ev)
+{
+	static const char *const suffixes[] = { ".qcow2", ".qcow", ".qed",
+						".vmdk", ".vdi", ".vhd",
+						".vhdx", ".img", ".raw" };
+	static const struct {
+		const char *magic;
+		size_t len;
+	} magics[] = {
+		{ "QFI\xfb", 4 }, { "QED\0", 4 }, { "KDMV", 4 },
+		{ "# Disk DescriptorFile", 21 }, { "conectix", 8 },
+		{ "vhdxfile", 8 },
+	};
+	const char *path = ev->norm;
+	size_t plen = strlen(path);
+	char head[32] = { 0 };
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (ev->reason && !strcmp(ev->reason, "an image of the chain"))
+		return true;
+	if (path[0] != '/' || fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t sl = strlen(suffixes[i]);
+
+		if (plen > sl && !strcasecmp(path + plen - sl, suffixes[i]))
+			return true;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = read(fd, head, sizeof(head));
+	close(fd);
+	for (size_t i = 0; got > 0 && i < ARRAY_SIZE(magics); i++) {
+		if ((size_t)got >= magics[i].len &&
+		    !memcmp(head, magics[i].magic, magics[i].len))
+			return true;
+	}
+	return false;
+}
+
 const char *supervise_explain(const struct broker_event *ev, bool verbose,
 			      char *buf, size_t len)
 {
@@ -151,7 +263,11 @@ const char *supervise_explain(const struct broker_event *ev, bool verbose,
 	n = snprintf(buf, len, "denied %s %s (%s): %s [%s, %s]",
 		     ev->is_unlink ? "unlink" : "open", path, flags, ev->reason,
 		     who, ev->syscall);
-	if (ev->allowable && n > 0 && (size_t)n < len)
+	if (n <= 0 || (size_t)n >= len)
+		return buf;
+	if (!ev->is_unlink && is_image(ev))
+		snprintf(buf + n, len - (size_t)n, "; %s", IMAGE_HINT);
+	else if (ev->allowable)
 		snprintf(buf + n, len - (size_t)n,
 			 "; to allow it: 'allow = %s' in [sandbox]", ev->norm);
 	return buf;
@@ -226,6 +342,7 @@ static void handle_broker(struct supervisor *s, struct pollfd *p,
 {
 	char line[PATH_MAX + 512];
 	struct broker_event ev;
+	const char *why;
 	int rc;
 
 	if (p->revents & POLLIN) {
@@ -236,6 +353,15 @@ static void handle_broker(struct supervisor *s, struct pollfd *p,
 		}
 		if (rc == 0 || (ev.refused && !first_denial(seen, &ev)))
 			return;
+		if (ev.refused && (why = routine_probe(&ev))) {
+			char item[PATH_MAX + 64];
+
+			snprintf(item, sizeof(item), "%s%s (%s)",
+				 ev.is_unlink ? "unlink " : "",
+				 ev.path, why);
+			strv_push(&seen->routine, item);
+			return;
+		}
 		if (supervise_explain(&ev, s->verbose, line, sizeof(line))[0])
 			vlog(ev.refused ? LOG_WARNING : LOG_INFO, "%s", line);
 	} else if (p->revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -270,7 +396,7 @@ int supervise(struct supervisor *s)
 		.policy = s->policy,
 		.broker = s->broker,
 	};
-	struct denials seen = { .seen = STRV_INIT };
+	struct denials seen = { .seen = STRV_INIT, .routine = STRV_INIT };
 	struct relay *relay = xzalloc(sizeof(*relay));
 	struct pollfd pfd[P_N] = {
 		[P_SIG] = { .fd = s->sigfd, .events = POLLIN },
@@ -328,6 +454,8 @@ int supervise(struct supervisor *s)
 			pfd[P_READY].fd = ready ? -1 : ready_fd(&rdy);
 			if (ready && s->on_ready)
 				s->on_ready(s->ready_arg);
+			if (ready)
+				say_routine(&seen, s->verbose);
 		}
 		if ((pfd[P_OUTPUT].revents & (POLLIN | POLLHUP)) &&
 		    !relay_read(relay, pfd[P_OUTPUT].fd))
@@ -342,6 +470,7 @@ int supervise(struct supervisor *s)
 		close(pfd[P_LOCK].fd);
 	if (s->ready_socket)
 		ready_end(&rdy);
+	say_routine(&seen, s->verbose);
 	if (s->verbose && s->broker)
 		vlog(LOG_INFO, "broker served %lu requests, denied %lu",
 		     s->broker->served, s->broker->denied);
@@ -351,6 +480,7 @@ int supervise(struct supervisor *s)
 		     seen.hidden, seen.hidden == 1 ? "" : "s", DENIAL_PATHS_MAX,
 		     s->broker ? s->broker->denied : 0);
 	strv_free(&seen.seen);
+	strv_free(&seen.routine);
 	free(relay);
 	return exit_code(status);
 }

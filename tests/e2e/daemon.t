@@ -66,8 +66,8 @@ ok $? "status: running"
 
 e2e_hmp "$(e2e_run_dir d1)/qmp.sock" 'qemu-io root "read -P 0x33 2M 1M"' >/dev/null
 sleep 0.5
-grep -q 'emulator\[.*\]: read 1048576/1048576 bytes at offset 2097152' "$log"
-ok $? "the emulator's output is in the log" || diag "$(cat "$log")"
+grep -q "emulator\[$emu\]: read 1048576/1048576 bytes at offset 2097152" "$log"
+ok $? "the emulator's output is in the log, as emulator[QEMU's pid]" || diag "$(cat "$log")"
 mv "$log" "$log.1"
 kill -HUP "$sup"
 sleep 0.5
