@@ -25,7 +25,6 @@ write_ini() { # NAME
 	args = -machine pc -accel tcg -m 64 -nographic -nodefaults -S
 	args = -qmp unix:$(e2e_run_dir "$1")/qmp.sock,server=on,wait=off
 	[sandbox]
-	user = $E2E_USER
 	[disk root]
 	image = $E2E_TMP/images/top.qcow2
 	format = qcow2
