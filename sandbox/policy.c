@@ -135,6 +135,15 @@ int policy_compile(const struct policy_opts *o, scmp_filter_ctx *out,
 			      SCMP_ACT_KILL_PROCESS);
 	if (rc == 0)
 		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	/*
+	 * A binary tree over the syscall numbers rather than a list: a
+	 * call passes through a handful of comparisons instead of up to a
+	 * hundred, both on every syscall and when the kernel, loading the
+	 * filter, works out which numbers it always allows (about 450 runs
+	 * of the program; most of seccomp()'s cost).
+	 */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (rc < 0) {
 		seccomp_release(ctx);
 		return vs_errnof(err, -rc, "seccomp filter attributes");
