@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <cap-ng.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -42,18 +42,30 @@ static int resolve_group(const char *name, gid_t *gid, struct vs_err *err)
 	return 0;
 }
 
+/* <linux/capability.h>'s names, without CAP_, by number. */
+static const char *const cap_names[] = {
+	"chown", "dac_override", "dac_read_search", "fowner", "fsetid",
+	"kill", "setgid", "setuid", "setpcap", "linux_immutable",
+	"net_bind_service", "net_broadcast", "net_admin", "net_raw",
+	"ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot",
+	"sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+	"sys_resource", "sys_time", "sys_tty_config", "mknod", "lease",
+	"audit_write", "audit_control", "setfcap", "mac_override",
+	"mac_admin", "syslog", "wake_alarm", "block_suspend", "audit_read",
+	"perfmon", "bpf", "checkpoint_restore",
+};
+#define N_CAP_NAMES (int)(sizeof(cap_names) / sizeof(cap_names[0]))
+
 /* "CAP_NET_ADMIN", "cap_net_admin" and "net_admin" all name one. */
 static int cap_number(const char *name)
 {
-	char buf[64];
-	size_t i;
-
 	if (!strncasecmp(name, "cap_", 4))
 		name += 4;
-	for (i = 0; name[i] && i + 1 < sizeof(buf); i++)
-		buf[i] = (char)tolower((unsigned char)name[i]);
-	buf[i] = '\0';
-	return capng_name_to_capability(buf);
+	for (int c = 0; c < N_CAP_NAMES; c++) {
+		if (!strcasecmp(name, cap_names[c]))
+			return c;
+	}
+	return -1;
 }
 
 int privs_resolve(const struct guest_config *cfg, uid_t euid,
@@ -201,9 +213,13 @@ const char *privs_caps_str(uint64_t caps, char *buf, size_t len)
 
 		if (!(caps & ((uint64_t)1 << c)))
 			continue;
-		name = capng_capability_to_name((unsigned)c);
-		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "",
-				      name ? name : "?");
+		name = c < N_CAP_NAMES ? cap_names[c] : NULL;
+		if (name)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s",
+					      o ? "," : "", name);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%d",
+					      o ? "," : "", c);
 	}
 	return buf;
 }
@@ -263,27 +279,40 @@ static int check_caps(const struct privs *p, struct vs_err *err)
 	return 0;
 }
 
+/*
+ * Straight to the kernel, each call once: one prctl per capability the
+ * bounding set drops (there is no call for several), one capset for the
+ * effective, permitted and inheritable sets, one for ambient; then the
+ * single read-back of /proc/PID/status checks all five sets.
+ */
 int privs_drop(const struct privs *p, struct vs_err *err)
 {
+	struct __user_cap_header_struct head = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)p->caps, (uint32_t)p->caps, (uint32_t)p->caps },
+		{ (uint32_t)(p->caps >> 32), (uint32_t)(p->caps >> 32),
+		  (uint32_t)(p->caps >> 32) },
+	};
 	int rc;
 
 	if (!p->change)
 		return 0;
-	/* The sets to end with, bounding set included. */
-	capng_clear(CAPNG_SELECT_ALL);
-	for (int c = 0; c <= CAP_LAST_CAP; c++) {
+	/*
+	 * The bounding set shrinks only while we still hold CAP_SETPCAP:
+	 * first.  EINVAL ends it: past the kernel's last capability.
+	 */
+	for (int c = 0; c < 64; c++) {
 		if (p->caps & ((uint64_t)1 << c))
-			capng_update(CAPNG_ADD,
-				     CAPNG_EFFECTIVE | CAPNG_PERMITTED |
-					     CAPNG_INHERITABLE | CAPNG_BOUNDING_SET |
-					     CAPNG_AMBIENT,
-				     (unsigned)c);
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		return vs_errnof(err, errno, "dropping capability %d from the "
+					     "bounding set", c);
 	}
-	/* The bounding set shrinks only while we still hold CAP_SETPCAP. */
-	rc = capng_apply(CAPNG_SELECT_BOUNDS);
-	if (rc < 0)
-		return vs_errf(err, EPERM, "dropping the bounding set (libcap-ng %d)",
-			       rc);
 	if (setgroups(p->n_groups, p->groups) < 0)
 		return vs_errnof(err, errno, "setgroups");
 	if (p->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -294,19 +323,16 @@ int privs_drop(const struct privs *p, struct vs_err *err)
 		return vs_errnof(err, errno, "setresuid %u", (unsigned)p->uid);
 	if (p->caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return vs_errnof(err, errno, "PR_SET_KEEPCAPS");
-	rc = capng_apply(CAPNG_SELECT_CAPS);
-	if (rc < 0)
-		return vs_errf(err, EPERM, "setting the capabilities (libcap-ng %d)",
-			       rc);
+	if (syscall(SYS_capset, &head, data) < 0)
+		return vs_errnof(err, errno, "setting the capabilities");
 	/* Ambient capabilities are what survives exec for a non-root user. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return vs_errnof(err, errno, "clearing ambient capabilities");
-	if (p->caps) {
-		rc = capng_apply(CAPNG_SELECT_AMBIENT);
-		if (rc < 0)
-			return vs_errf(err, EPERM,
-				       "raising ambient capabilities (libcap-ng %d)",
-				       rc);
+	for (int c = 0; p->caps && c < 64; c++) {
+		if ((p->caps & ((uint64_t)1 << c)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return vs_errnof(err, errno,
+					 "raising ambient capability %d", c);
 	}
 	rc = check_ids(p, err);
 	if (rc == 0)
