@@ -35,6 +35,9 @@ BASE_CFLAGS += -D_FORTIFY_SOURCE=3
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# vmseal itself: the filter is compiled at build time, so no libseccomp.
+RUN_PKGS := $(filter-out libseccomp,$(PKGS))
+RUN_LIBS := $(shell $(PKG_CONFIG) --libs $(RUN_PKGS) 2>/dev/null) -lpthread
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN_LDFLAGS) $(LDFLAGS)
 
@@ -45,7 +48,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 # The filter's programs, compiled once at build time from the rule table
 # (sandbox/gen/filter_gen.c): vmseal loads them with seccomp(2).
 FILTER_GEN_SRCS := sandbox/gen/filter_gen.c sandbox/policy.c \
-	sandbox/policy_rules.c sandbox/syscalls_x86_64.c common/err.c
+	sandbox/policy_compile.c sandbox/policy_rules.c \
+	sandbox/syscalls_x86_64.c common/err.c
 FILTER_PROGS := $(O)/gen/filter_progs.c
 LIB_OBJS += $(O)/obj/gen/filter_progs.o
 MAIN_OBJ := $(O)/obj/launcher/main.o
@@ -103,7 +107,7 @@ all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(RUN_LIBS)
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -164,7 +164,7 @@ static const struct command commands[] = {
 	  "Print the seccomp rules the emulator of FILE (or of a policy) runs\n"
 	  "under: every syscall with its action and the reason it is there.\n"
 	  "\n"
-	  "  --pfc          print libseccomp's pseudo filter code instead\n"
+	  "  --pfc          print the loaded program as readable pseudo-code instead\n"
 	  "  --bpf          write the compiled BPF program to stdout (binary;\n"
 	  "                 refused on a terminal)\n"
 	  "  --policy P     the filter of policy P, without a config\n"

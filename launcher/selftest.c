@@ -405,15 +405,14 @@ out:
 int cmd_selftest(const struct cli *cli)
 {
 	struct report rep = { .json = cli->json };
-	const struct scmp_version *v = seccomp_version();
 	struct utsname u;
 	char head[256];
 
 	uname(&u);
 	snprintf(head, sizeof(head),
-		 "vmseal %s selftest on Linux %s (%s), libseccomp %u.%u.%u, uid %u",
-		 VMSEAL_VERSION, u.release, u.machine, v->major, v->minor,
-		 v->micro, (unsigned)geteuid());
+		 "vmseal %s selftest on Linux %s (%s), filter compiled by libseccomp %s, uid %u",
+		 VMSEAL_VERSION, u.release, u.machine,
+		 policy_precompiled_libseccomp, (unsigned)geteuid());
 	if (rep.json)
 		rep.rows = json_object_new_array();
 	else

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +62,51 @@ void broker_set_listener(struct broker *b, int notify_fd)
 		(void)broker_sync_wakeups(notify_fd);
 }
 
+/*
+ * The user-notification calls, straight to the kernel (vmseal does not
+ * link libseccomp): each returns 0 or -errno.
+ */
+static int notif_recv(int fd, struct seccomp_notif *req)
+{
+	return ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0 ? -errno : 0;
+}
+
+static int notif_send(int fd, struct seccomp_notif_resp *resp)
+{
+	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 ? -errno : 0;
+}
+
+static int notif_id_valid(int fd, __u64 id)
+{
+	return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
+}
+
+/* Buffers as large as the running kernel's structures, zeroed. */
+static int notif_alloc(struct broker *b)
+{
+	struct seccomp_notif_sizes sz = { 0 };
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
+		return -errno;
+	b->req_size = sz.seccomp_notif > sizeof(struct seccomp_notif) ?
+			      sz.seccomp_notif : sizeof(struct seccomp_notif);
+	b->resp_size = sz.seccomp_notif_resp > sizeof(struct seccomp_notif_resp) ?
+			       sz.seccomp_notif_resp :
+			       sizeof(struct seccomp_notif_resp);
+	b->req = calloc(1, b->req_size);
+	b->resp = calloc(1, b->resp_size);
+	if (!b->req || !b->resp) {
+		free(b->req);
+		free(b->resp);
+		b->req = b->resp = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 		const struct devino *deny, size_t n_deny, struct vs_err *err)
 {
-	struct seccomp_notif *req;
-	struct seccomp_notif_resp *resp;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
@@ -82,21 +121,19 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 	b->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b->proc_fd < 0)
 		return vs_errnof(err, errno, "opening /proc");
-	rc = seccomp_notify_alloc(&req, &resp);
+	rc = notif_alloc(b);
 	if (rc < 0) {
 		close(b->proc_fd);
 		b->proc_fd = -1;
 		return vs_errnof(err, -rc, "allocating notification buffers");
 	}
-	b->req = req;
-	b->resp = resp;
 	return 0;
 }
 
 void broker_fini(struct broker *b)
 {
-	if (b->req)
-		seccomp_notify_free(b->req, b->resp);
+	free(b->req);
+	free(b->resp);
 	if (b->proc_fd >= 0)
 		close(b->proc_fd);
 	if (b->run_fd >= 0)
@@ -453,11 +490,11 @@ static void respond_error(struct broker *b, int error)
 	struct seccomp_notif *req = b->req;
 	struct seccomp_notif_resp *resp = b->resp;
 
-	memset(resp, 0, sizeof(*resp));
+	memset(resp, 0, b->resp_size);
 	resp->id = req->id;
 	resp->error = -error;
 	/* ENOENT: the caller died meanwhile; nothing to answer. */
-	(void)seccomp_notify_respond(b->notify_fd, resp);
+	(void)notif_send(b->notify_fd, resp);
 }
 
 /* Whether allowing a refused read-only open would be safe to suggest. */
@@ -568,9 +605,9 @@ static void respond_ok(struct broker *b)
 	struct seccomp_notif *req = b->req;
 	struct seccomp_notif_resp *resp = b->resp;
 
-	memset(resp, 0, sizeof(*resp));
+	memset(resp, 0, b->resp_size);
 	resp->id = req->id;
-	(void)seccomp_notify_respond(b->notify_fd, resp);
+	(void)notif_send(b->notify_fd, resp);
 }
 
 /* Hands fd to the caller as its syscall's result; 0, or -ENOENT if gone. */
@@ -594,8 +631,9 @@ int broker_handle(struct broker *b, struct broker_event *ev)
 	unsigned long path_addr;
 	int rc;
 
-	memset(req, 0, sizeof(*req));
-	rc = seccomp_notify_receive(b->notify_fd, req);
+	/* The kernel refuses a buffer that is not zeroed. */
+	memset(req, 0, b->req_size);
+	rc = notif_recv(b->notify_fd, req);
 	if (rc < 0)
 		return rc == -ENOENT || rc == -EINTR ? 0 : rc;
 
@@ -631,7 +669,7 @@ int broker_handle(struct broker *b, struct broker_event *ev)
 	}
 	rc = read_path(b, ev->pid, path_addr, ev->path, sizeof(ev->path));
 	/* The path is only trusted once the caller is known still waiting. */
-	if (seccomp_notify_id_valid(b->notify_fd, req->id) < 0)
+	if (notif_id_valid(b->notify_fd, req->id) < 0)
 		return 0;
 	if (rc < 0) {
 		ev->error = rc == -ENAMETOOLONG ? ENAMETOOLONG : EFAULT;
