@@ -23,6 +23,8 @@ struct chain_file {
 	struct stat st;
 	uint64_t size;		/* st_size, or a block device's size */
 	bool blockdev;
+	/* A VMDK sparse extent's grain size in bytes (0: not one). */
+	uint64_t cluster_size;
 };
 
 /* One image of a backing chain, as vmseal opened and decoded it. */
@@ -38,9 +40,19 @@ struct chain_member {
 	bool blockdev;		/* a block device (allowed by the disk) */
 	/* The format came from the disk's backing-format, not a header. */
 	bool format_from_config;
-	/* SHA-256 of the header bytes the decoder read, and how many. */
-	uint8_t header_sha256[SHA256_LEN];
+	/*
+	 * How many header bytes the decoder's answer rests on, and their
+	 * SHA-256 when the walk was asked to hash (header_hashed).
+	 */
 	size_t header_len;
+	bool header_hashed;
+	uint8_t header_sha256[SHA256_LEN];
+	/*
+	 * A raw member whose first bytes carry another format's magic
+	 * ("qcow2", "QED", "VMDK"): it stays raw (never probed); the
+	 * launcher warns.  NULL otherwise.
+	 */
+	const char *raw_magic;
 	struct chain_file *data_file;	/* qcow2 data file, or NULL */
 	struct chain_file *extents;	/* VMDK descriptor extents */
 	size_t n_extents;
@@ -65,6 +77,13 @@ struct chain_opts {
 	bool top_only;
 	bool allow_data_file;	/* follow a qcow2 external data file */
 	bool allow_blockdev;	/* a member may be a block device */
+	/*
+	 * Hash the header bytes each decision rests on (the chain record
+	 * compares them); off, the walk does no hashing at all.
+	 */
+	bool hash_headers;
+	/* Hints name `vmseal chain`'s options, not the config's keys. */
+	bool cli;
 	/*
 	 * The user's statement of the format of a backing member whose
 	 * naming image records none; VS_FMT_NONE: refuse such a member.

@@ -57,6 +57,22 @@ struct image_info {
 	bool needs_read_only;		/* QEMU opens it read-only only */
 
 	/*
+	 * What `qemu-img info` shows besides (for `chain --json`'s keys of
+	 * the same names): cluster-size (0: the format has none), dirty-flag,
+	 * and the qcow2 and VMDK "format-specific" data.
+	 */
+	uint64_t cluster_size;
+	bool dirty;
+	bool lazy_refcounts;		/* qcow2 v3 compatible bit 0 */
+	bool extended_l2;		/* qcow2 v3 incompatible bit 4 */
+	bool data_file_raw;		/* qcow2 autoclear bit 1 */
+	uint32_t refcount_bits;		/* qcow2 */
+	uint32_t compression_type;	/* qcow2: 0 zlib, 1 zstd */
+	bool has_cid;			/* VMDK descriptor CID and parentCID */
+	uint32_t cid, parent_cid;
+	bool compressed;		/* VMDK streamOptimized */
+
+	/*
 	 * How many of the first bytes the decoder's answer rests on: what
 	 * the chain record's header digest covers.  0 for raw.
 	 */
@@ -64,14 +80,16 @@ struct image_info {
 };
 
 /*
- * Bytes a walker reads first: enough for the headers, extensions and
- * names qemu-img writes (a VMDK's embedded descriptor ends at 10.5 KiB),
- * and a quarter of a 64 KiB read per member of a deep chain.  A decoder
+ * Bytes a walker reads first: one page, enough for the header,
+ * extensions and backing name qemu-img writes into a qcow2 or QED image
+ * (a VMDK's embedded descriptor ends at 10.5 KiB and takes a second
+ * read).  Reading 16 KiB per member instead cost a deep chain a quarter
+ * more time in the kernel (bench/chain.sh shows the floor).  A decoder
  * whose metadata lies beyond the buffer returns -EAGAIN with *need set to
  * the length it needs (never more than VS_HEADER_MAX and never past the
  * file's end), and is called again.
  */
-#define VS_HEADER_READ (16 * 1024)
+#define VS_HEADER_READ 4096
 #define VS_HEADER_MAX (2 * 1024 * 1024)
 
 /*

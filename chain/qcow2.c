@@ -45,6 +45,8 @@ enum {
 	OFF_NB_SNAPSHOTS = 60,
 	OFF_SNAPSHOTS_OFFSET = 64,
 	OFF_INCOMPAT = 72,
+	OFF_COMPAT = 80,
+	OFF_AUTOCLEAR = 88,
 	OFF_REFCOUNT_ORDER = 96,
 	OFF_HEADER_LENGTH = 100,
 	OFF_COMPRESSION_TYPE = 104,
@@ -58,6 +60,9 @@ enum {
 #define INCOMPAT_KNOWN                                                     \
 	(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE |           \
 	 INCOMPAT_COMPRESSION | INCOMPAT_EXTL2)
+
+#define COMPAT_LAZY_REFCOUNTS (1ULL << 0)
+#define AUTOCLEAR_DATA_FILE_RAW (1ULL << 1)
 
 #define COMPRESSION_ZLIB 0
 #define COMPRESSION_ZSTD 1
@@ -578,6 +583,20 @@ int qcow2_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	out->version = h.version;
 	out->cluster_bits = h.cluster_bits;
 	out->incompatible_features = h.incompat;
+	/* What qemu-img info shows (the corrupt bit was refused above). */
+	out->cluster_size = h.cluster_size;
+	out->refcount_bits = 1U << h.refcount_order;
+	if (h.version == 3) {
+		out->dirty = h.incompat & INCOMPAT_DIRTY;
+		out->extended_l2 = h.incompat & INCOMPAT_EXTL2;
+		out->lazy_refcounts = be64(buf + OFF_COMPAT) &
+				      COMPAT_LAZY_REFCOUNTS;
+		out->data_file_raw = out->has_data_file &&
+				     (be64(buf + OFF_AUTOCLEAR) &
+				      AUTOCLEAR_DATA_FILE_RAW);
+		if (h.header_length > OFF_COMPRESSION_TYPE)
+			out->compression_type = buf[OFF_COMPRESSION_TYPE];
+	}
 	return 0;
 
 again:

@@ -15,6 +15,7 @@
  * footer, and VMDK3 ("COWD") files, are refused.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,37 @@ static int read_hint(const char *desc, size_t n, uint64_t base,
 	out->backing_format = VS_FMT_VMDK;
 	strcpy(out->backing_format_name, "vmdk");
 	return 0;
+}
+
+/* KEY=hex as QEMU's vmdk_read_cid() reads it: the first KEY, one byte on. */
+static bool read_hex(const char *desc, size_t n, const char *key,
+		     uint32_t *out)
+{
+	const char *p = find(desc, n, key);
+	size_t i, k = strlen(key) + 1;
+	uint32_t v = 0;
+
+	if (!p || (size_t)(p - desc) + k > n)
+		return false;
+	i = (size_t)(p - desc) + k;
+	while (i < n && (desc[i] == ' ' || desc[i] == '\t'))
+		i++;
+	if (i + 1 < n && desc[i] == '0' && (desc[i + 1] | 0x20) == 'x')
+		i += 2;
+	for (; i < n; i++) {
+		char c = desc[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			break;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
 }
 
 /* createType="X" as vmdk_parse_description() finds it. */
@@ -370,6 +402,8 @@ static int check_sparse(const uint8_t *buf, uint64_t file_size,
 				 (unsigned long long)l1_size,
 				 (unsigned long long)file_size);
 	out->virtual_size = capacity * SECTOR;
+	out->cluster_size = gran * SECTOR;
+	out->compressed = compress == VMDK4_COMPRESSION_DEFLATE;
 	strcpy(out->create_type, compress == VMDK4_COMPRESSION_DEFLATE ?
 	       "streamOptimized" : "monolithicSparse");
 	return 0;
@@ -463,6 +497,12 @@ int vmdk_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	if (desc_at + n > out->header_used)
 		out->header_used = (size_t)(desc_at + n);
 	r = read_hint((const char *)buf + desc_at, n, desc_at, out, err);
+	/* For qemu-img's keys only: decides nothing. */
+	out->has_cid = read_hex((const char *)buf + desc_at, n, "CID",
+				&out->cid);
+	if (!read_hex((const char *)buf + desc_at, n, "parentCID",
+		      &out->parent_cid))
+		out->parent_cid = 0;
 	if (r)
 		image_info_free(out);
 	return r;

@@ -42,10 +42,15 @@ struct root {
 	int fd;		/* O_PATH, what openat2() resolves beneath */
 };
 
-/* Who names the file being opened: for error messages only. */
+/*
+ * Who names the file being opened: for error messages only, so nothing
+ * here is formatted until a message is (a deep chain's walk is mostly
+ * the kernel's time; the rest should not be building strings).
+ */
 struct ref {
-	char ctx[sizeof(((struct vs_err *)0)->context)];
-	char name[QUOTE_MAX];	/* quoted name from a header; "" for the top */
+	const char *name;	/* the name as the header writes it; NULL: top */
+	const char *by;		/* real path of the image naming it */
+	uint64_t off;		/* where the name lies in it */
 	const char *what;	/* "backing file", "data file", "extent file" */
 };
 
@@ -117,10 +122,23 @@ static const char *file_type(mode_t mode)
 	return "unknown type";
 }
 
-/* Sets err->context from ref and the message from fmt. */
-static int __attribute__((format(printf, 4, 5)))
-ref_err(struct walk *w, const struct ref *ref, int errnum, const char *fmt,
-	...)
+/* Sets err->context from ref: "IMAGE: offset 0x..", or the top's path. */
+static void ref_ctx(struct walk *w, const struct ref *ref, const char *top)
+{
+	char q[QUOTE_MAX];
+
+	if (!ref->name)
+		vs_err_ctx(w->err, "%s", quote(q, sizeof(q), top));
+	else
+		vs_err_ctx(w->err, "%s: offset 0x%llx",
+			   quote(q, sizeof(q), ref->by),
+			   (unsigned long long)ref->off);
+}
+
+/* The message from fmt, with err->context from ref. */
+static int __attribute__((format(printf, 5, 6)))
+ref_err(struct walk *w, const struct ref *ref, const char *top, int errnum,
+	const char *fmt, ...)
 {
 	char msg[sizeof(w->err->msg)];
 	va_list ap;
@@ -128,8 +146,41 @@ ref_err(struct walk *w, const struct ref *ref, int errnum, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	vs_err_ctx(w->err, "%s", ref->ctx);
+	ref_ctx(w, ref, top);
 	return vs_errf(w->err, errnum, "%s", msg);
+}
+
+/*
+ * An error about reaching a file: "backing file 'NAME' (REAL): WHAT",
+ * or "WHAT" for the top image, whose path is the context.  With
+ * subject_form, "SUBJECT WHAT" ("image lies outside ...").
+ */
+static int __attribute__((format(printf, 7, 8)))
+file_err(struct walk *w, const struct ref *ref, const char *path,
+	 const char *real, bool subject_form, int errnum, const char *fmt, ...)
+{
+	char msg[sizeof(w->err->msg)], subject[QUOTE_MAX * 2 + 48];
+	char qname[QUOTE_MAX], qreal[QUOTE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	quote(qreal, sizeof(qreal), real ? real : path);
+	if (!ref->name) {
+		snprintf(subject, sizeof(subject), "image");
+	} else {
+		quote(qname, sizeof(qname), ref->name);
+		if (strcmp(qname, qreal) == 0)
+			snprintf(subject, sizeof(subject), "%s '%s'", ref->what,
+				 qname);
+		else
+			snprintf(subject, sizeof(subject), "%s '%s' (%s)",
+				 ref->what, qname, qreal);
+	}
+	return ref_err(w, ref, path, errnum, "%s%s%s",
+		       subject_form || ref->name ? subject : "",
+		       subject_form ? " " : ref->name ? ": " : "", msg);
 }
 
 static void roots_close(struct walk *w)
@@ -311,7 +362,7 @@ static int blockdev_size(int fd, uint64_t *size)
  * Reaches path (taking it), named as ref says, and opens it with mode:
  * the name's lexical checks, an O_PATH handle beneath its root, the type
  * and loop checks on that handle, and only then an open of the inode.
- * Errors about reaching the file name ref.
+ * Each check in order; a message is formatted only when one fails.
  */
 static int open_file(struct walk *w, char *path_in, int mode,
 		     const struct ref *ref, struct chain_file *f)
@@ -320,8 +371,6 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	_cleanup_free_ char *real = NULL;
 	_cleanup_fd_ int opath = -1;
 	_cleanup_fd_ int fd = -1;
-	char subject[QUOTE_MAX * 2 + 48], prefix[sizeof(subject) + 2];
-	char qreal[QUOTE_MAX], qo[QUOTE_MAX];
 	const struct root *rt;
 	const char *rest = NULL, *seen;
 	uint64_t size;
@@ -329,82 +378,71 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	int r;
 
 	real = path_normalize(path);
-	quote(qreal, sizeof(qreal), real ? real : path);
-	if (!ref->name[0]) {
-		snprintf(subject, sizeof(subject), "image");
-		prefix[0] = '\0';
-	} else {
-		if (strcmp(ref->name, qreal) == 0)
-			snprintf(subject, sizeof(subject), "%s '%s'",
-				 ref->what, ref->name);
-		else
-			snprintf(subject, sizeof(subject), "%s '%s' (%s)",
-				 ref->what, ref->name, qreal);
-		snprintf(prefix, sizeof(prefix), "%s: ", subject);
-	}
-
 	if (!real)
-		return ref_err(w, ref, EINVAL,
-			       "%s climbs above /", subject);
+		return file_err(w, ref, path, NULL, true, EINVAL,
+				"climbs above /");
 	rt = find_root(w, real, &rest);
 	if (!rt)
-		return ref_err(w, ref, EACCES,
-			       "%s lies outside the allowed roots %s", subject,
-			       w->roots_str);
+		return file_err(w, ref, path, real, true, EACCES,
+				"lies outside the allowed roots %s",
+				w->roots_str);
 	if (!rest[0])
-		return ref_err(w, ref, EINVAL,
-			       "%snot a regular file (directory)", prefix);
+		return file_err(w, ref, path, real, false, EINVAL,
+				"not a regular file (directory)");
 
 	opath = open_beneath(rt->fd, rest, O_PATH | O_CLOEXEC);
 	if (opath < 0) {
 		switch (-opath) {
 		case ELOOP:
-			return ref_err(w, ref, ELOOP, "%ssymlink in path",
-				       prefix);
+			return file_err(w, ref, path, real, false, ELOOP,
+					"symlink in path");
 		case EXDEV:
-			return ref_err(w, ref, EXDEV,
-				       "%spath escapes the image root %s",
-				       prefix, rt->path);
+			return file_err(w, ref, path, real, false, EXDEV,
+					"path escapes the image root %s",
+					rt->path);
 		case ENOSYS:
-			return ref_err(w, ref, ENOSYS,
-				       "%sopenat2() is not available; vmseal needs Linux 5.6 or later",
-				       prefix);
+			return file_err(w, ref, path, real, false, ENOSYS,
+					"openat2() is not available; vmseal needs Linux 5.6 or later");
 		}
-		return ref_err(w, ref, -opath, "%scannot open: %s", prefix,
-			       strerror(-opath));
+		return file_err(w, ref, path, real, false, -opath,
+				"cannot open: %s", strerror(-opath));
 	}
 	if (fstat(opath, &st) < 0)
-		return ref_err(w, ref, errno, "%scannot stat: %s", prefix,
-			       strerror(errno));
+		return file_err(w, ref, path, real, false, errno,
+				"cannot stat: %s", strerror(errno));
 	if (S_ISBLK(st.st_mode) && !w->opts->allow_blockdev)
-		return ref_err(w, ref, EINVAL,
-			       "%snot a regular file (block device); refused unless the disk sets block-device = allow",
-			       prefix);
+		return file_err(w, ref, path, real, false, EINVAL,
+				"not a regular file (block device); refused unless %s",
+				w->opts->cli ? "--block-device is given" :
+					       "the disk sets block-device = allow");
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return ref_err(w, ref, EINVAL, "%snot a regular file (%s)",
-			       prefix, file_type(st.st_mode));
+		return file_err(w, ref, path, real, false, EINVAL,
+				"not a regular file (%s)",
+				file_type(st.st_mode));
 	seen = already_in_chain(w, &st);
 	if (seen) {
+		char qo[QUOTE_MAX], qreal[QUOTE_MAX];
+
 		quote(qo, sizeof(qo), seen);
 		if (strcmp(seen, real) == 0)
-			return ref_err(w, ref, ELOOP,
+			return ref_err(w, ref, path, ELOOP,
 				       "loop: %s is already in the chain", qo);
-		return ref_err(w, ref, ELOOP,
-			       "loop: %s is already in the chain as %s", qreal,
-			       qo);
+		return ref_err(w, ref, path, ELOOP,
+			       "loop: %s is already in the chain as %s",
+			       quote(qreal, sizeof(qreal), real), qo);
 	}
 
 	fd = reopen(opath, mode);
 	if (fd < 0)
-		return ref_err(w, ref, -fd, "%scannot open: %s", prefix,
-			       strerror(-fd));
+		return file_err(w, ref, path, real, false, -fd,
+				"cannot open: %s", strerror(-fd));
 	size = (uint64_t)st.st_size;
 	if (S_ISBLK(st.st_mode)) {
 		r = blockdev_size(fd, &size);
 		if (r < 0)
-			return ref_err(w, ref, -r,
-				       "%scannot read the block device's size: %s",
-				       prefix, strerror(-r));
+			return file_err(w, ref, path, real, false, -r,
+					"cannot read the block device's size: %s",
+					strerror(-r));
 	}
 
 	memset(f, 0, sizeof(*f));
@@ -429,18 +467,39 @@ static void file_free(struct chain_file *f)
 	free(f->real_path);
 }
 
+static const char *raw_lookalike(int fd, uint64_t size)
+{
+	uint8_t b[4];
+
+	if (size < sizeof(b) || pread_full(fd, b, sizeof(b), 0) != sizeof(b))
+		return NULL;
+	if (!memcmp(b, "QFI\xfb", 4))
+		return "qcow2";
+	if (!memcmp(b, "QED\0", 4))
+		return "QED";
+	if (!memcmp(b, "KDMV", 4) || !memcmp(b, "# Di", 4))
+		return "VMDK";
+	return NULL;
+}
+
 static int read_header(struct walk *w, struct chain_member *m,
 		       enum vs_format fmt)
 {
 	uint64_t fsize = m->size;
 	size_t want = fsize < VS_HEADER_READ ? (size_t)fsize : VS_HEADER_READ;
 	size_t need = 0;
-	ssize_t got;
+	ssize_t got, more;
 	int r;
 
-	/* A raw image's bytes are the guest's: never read, never decoded. */
-	if (fmt == VS_FMT_RAW)
+	/*
+	 * A raw image's bytes are the guest's: never decoded.  Four of them
+	 * are looked at only to warn that a raw disk begins like an image
+	 * of another format; that decides nothing.
+	 */
+	if (fmt == VS_FMT_RAW) {
 		want = 0;
+		m->raw_magic = raw_lookalike(m->fd, fsize);
+	}
 	got = pread_full(m->fd, w->buf, want, 0);
 	if (got < 0)
 		return vs_errnof(w->err, (int)-got, "cannot read the header");
@@ -456,10 +515,12 @@ static int read_header(struct walk *w, struct chain_member *m,
 			w->buf = xrealloc(w->buf, need);
 			w->buf_size = need;
 		}
-		got = pread_full(m->fd, w->buf, need, 0);
-		if (got < 0)
-			return vs_errnof(w->err, (int)-got,
+		/* Only the bytes not read yet. */
+		more = pread_full(m->fd, w->buf + got, need - (size_t)got, got);
+		if (more < 0)
+			return vs_errnof(w->err, (int)-more,
 					 "cannot read the header");
+		got += more;
 		r = image_decode(fmt, w->buf, (size_t)got, fsize, &m->info,
 				 &need, w->err);
 		if (r == -EAGAIN) {
@@ -472,7 +533,11 @@ static int read_header(struct walk *w, struct chain_member *m,
 		/* What the record compares: the bytes this decision rests on. */
 		m->header_len = m->info.header_used < (size_t)got ?
 					m->info.header_used : (size_t)got;
-		sha256(w->buf, m->header_len, m->header_sha256);
+		/* Hashed only for a record, which is all that reads it. */
+		if (w->opts->hash_headers) {
+			sha256(w->buf, m->header_len, m->header_sha256);
+			m->header_hashed = true;
+		}
 	}
 	return r;
 }
@@ -480,12 +545,15 @@ static int read_header(struct walk *w, struct chain_member *m,
 /* Header names that are no local file name are refused as strings. */
 static int check_name(struct walk *w, const struct ref *ref, const char *name)
 {
+	char q[QUOTE_MAX];
+
 	if (!name[0])
-		return ref_err(w, ref, EINVAL, "empty %s name", ref->what);
+		return ref_err(w, ref, NULL, EINVAL, "empty %s name",
+			       ref->what);
 	if (strncmp(name, "json:", 5) == 0 || path_has_protocol(name))
-		return ref_err(w, ref, EINVAL,
+		return ref_err(w, ref, NULL, EINVAL,
 			       "%s name '%s' uses a protocol or json: prefix; vmseal only follows local file names",
-			       ref->what, ref->name);
+			       ref->what, quote(q, sizeof(q), name));
 	return 0;
 }
 
@@ -493,12 +561,9 @@ static int check_name(struct walk *w, const struct ref *ref, const char *name)
 static void set_ref(struct ref *ref, const struct chain_member *p,
 		    const char *name, uint64_t off, const char *what)
 {
-	char qreal[QUOTE_MAX];
-
-	quote(ref->name, sizeof(ref->name), name);
-	quote(qreal, sizeof(qreal), p->real_path);
-	snprintf(ref->ctx, sizeof(ref->ctx), "%s: offset 0x%llx", qreal,
-		 (unsigned long long)off);
+	ref->name = name;
+	ref->by = p->real_path;
+	ref->off = off;
 	ref->what = what;
 }
 
@@ -512,6 +577,7 @@ static int add_data_file(struct walk *w, size_t idx)
 	const struct chain_member *m = &w->c->m[idx];
 	struct chain_file f;
 	struct ref ref;
+	char q[QUOTE_MAX];
 	int r;
 
 	if (!m->info.has_data_file)
@@ -519,9 +585,11 @@ static int add_data_file(struct walk *w, size_t idx)
 	set_ref(&ref, m, m->info.data_file_name, m->info.data_file_name_offset,
 		"data file");
 	if (!w->opts->allow_data_file)
-		return ref_err(w, &ref, EACCES,
-			       "image has an external data file '%s' (qcow2 incompatible feature bit 2); refused unless the disk sets data-file = allow",
-			       ref.name);
+		return ref_err(w, &ref, NULL, EACCES,
+			       "image has an external data file '%s' (qcow2 incompatible feature bit 2); refused unless %s",
+			       quote(q, sizeof(q), ref.name),
+			       w->opts->cli ? "--data-file is given" :
+					      "the disk sets data-file = allow");
 	r = check_name(w, &ref, m->info.data_file_name);
 	if (r)
 		return r;
@@ -533,6 +601,24 @@ static int add_data_file(struct walk *w, size_t idx)
 	w->c->m[idx].data_file = xmalloc(sizeof(f));
 	*w->c->m[idx].data_file = f;
 	return 0;
+}
+
+/*
+ * A sparse extent's grain size, for qemu-img's cluster-size only: its
+ * hosted sparse header, read through the descriptor just opened.
+ */
+static void sparse_grain(struct chain_file *f)
+{
+	uint8_t h[28];
+
+	if (f->fd < 0 || pread_full(f->fd, h, sizeof(h), 0) != sizeof(h) ||
+	    memcmp(h, "KDMV", 4) != 0)
+		return;
+	f->cluster_size = ((uint64_t)h[20] | (uint64_t)h[21] << 8 |
+			   (uint64_t)h[22] << 16 | (uint64_t)h[23] << 24 |
+			   (uint64_t)h[24] << 32 | (uint64_t)h[25] << 40 |
+			   (uint64_t)h[26] << 48 | (uint64_t)h[27] << 56) *
+			  512;
 }
 
 /*
@@ -561,6 +647,8 @@ static int add_extents(struct walk *w, size_t idx)
 			return r;
 		m->extents[k].name = xstrdup(e->name);
 		m->n_extents = k + 1;
+		if (strstr(e->type, "SPARSE"))
+			sparse_grain(&m->extents[k]);
 	}
 	return 0;
 }
@@ -619,14 +707,15 @@ static int add_member(struct walk *w, char *path, enum vs_format fmt,
 	m->depth = depth;
 	m->format_from_config = fmt_from_config;
 
-	quote(qreal, sizeof(qreal), m->real_path);
 	r = read_header(w, m, fmt);
 	if (r < 0) {
-		vs_err_prefix(w->err, "%s", qreal);
+		vs_err_prefix(w->err, "%s",
+			      quote(qreal, sizeof(qreal), m->real_path));
 		return r;
 	}
 	if (m->info.needs_read_only && m->open_flags == O_RDWR) {
-		vs_err_ctx(w->err, "%s: offset 0x4", qreal);
+		vs_err_ctx(w->err, "%s: offset 0x4",
+			   quote(qreal, sizeof(qreal), m->real_path));
 		return vs_errf(w->err, EINVAL,
 			       "VMDK version 3 images can only be opened read-only; set readonly = yes for this disk");
 	}
@@ -648,6 +737,7 @@ static int follow_backing(struct walk *w)
 	enum vs_format fmt = p->info.backing_format;
 	unsigned depth = p->depth + 1;
 	bool from_config = false;
+	char q[QUOTE_MAX];
 	struct ref ref;
 	int r;
 
@@ -656,25 +746,29 @@ static int follow_backing(struct walk *w)
 	if (r)
 		return r;
 	if (depth > w->opts->max_depth)
-		return ref_err(w, &ref, E2BIG,
+		return ref_err(w, &ref, NULL, E2BIG,
 			       "chain deeper than max-depth %u (backing file '%s' would be member %u below the top)",
-			       w->opts->max_depth, ref.name, depth);
+			       w->opts->max_depth, quote(q, sizeof(q), name),
+			       depth);
 	if (fmt == VS_FMT_NONE && p->info.backing_format_name[0]) {
 		char qf[QUOTE_MAX];
 
-		return ref_err(w, &ref, ENOTSUP,
+		return ref_err(w, &ref, NULL, ENOTSUP,
 			       "backing file '%s' has format '%s', which vmseal does not decode",
-			       ref.name,
+			       quote(q, sizeof(q), name),
 			       quote(qf, sizeof(qf),
 				     p->info.backing_format_name));
 	}
 	if (fmt == VS_FMT_NONE && w->opts->backing_format == VS_FMT_NONE)
-		return ref_err(w, &ref, EINVAL,
-			       "backing file '%s' has no recorded format (%s); vmseal never probes formats: set backing-format for this disk if you know it",
-			       ref.name,
+		return ref_err(w, &ref, NULL, EINVAL,
+			       "backing file '%s' has no recorded format (%s); vmseal never probes formats: %s if you know it",
+			       quote(q, sizeof(q), name),
 			       p->info.format == VS_FMT_QED ?
 				       "QED records only raw, with its backing-format-no-probe flag" :
-				       "qcow2 backing-format extension missing");
+				       "qcow2 backing-format extension missing",
+			       w->opts->cli ?
+				       "pass --backing-format F" :
+				       "set backing-format = F for this disk");
 	if (fmt == VS_FMT_NONE) {
 		/* The user's statement, never a guess from the bytes. */
 		fmt = w->opts->backing_format;
@@ -694,18 +788,17 @@ int chain_resolve(const char *image, enum vs_format fmt,
 		.err = err,
 		.c = out,
 	};
-	struct ref ref = { .name = "", .what = "image" };
+	struct ref ref = { .name = NULL, .what = "image" };
 	int r;
 
 	vs_err_clear(err);
 	out->m = NULL;
 	out->n = 0;
-	quote(ref.ctx, sizeof(ref.ctx), image);
 	if (image[0] != '/')
-		return ref_err(&w, &ref, EINVAL,
+		return ref_err(&w, &ref, image, EINVAL,
 			       "image path is not absolute");
 	if (fmt == VS_FMT_NONE)
-		return ref_err(&w, &ref, EINVAL,
+		return ref_err(&w, &ref, image, EINVAL,
 			       "no format recorded for the image; vmseal never probes formats");
 
 	r = roots_open(&w);

@@ -640,11 +640,18 @@ int config_parse(const char *name, const char *buf, size_t len,
 	if (!cfg->name)
 		cfg->name = name_from_file(name);
 	if (!cfg->record && !p.no_record) {
-		/* Beside the guest's runtime directory (VMSEAL_RUN_DIR too). */
-		const char *run = getenv("VMSEAL_RUN_DIR");
+		/*
+		 * The record pins backing references, so it lives where the
+		 * emulator can write nothing (not its runtime directory, which
+		 * it owns) and survives a reboot: $VMSEAL_STATE_DIR or
+		 * /var/lib/vmseal.
+		 */
+		const char *state = getenv("VMSEAL_STATE_DIR");
 
 		cfg->record = xasprintf("%s/%s/chain.json",
-					run && run[0] == '/' ? run : "/run/vmseal",
+					state && state[0] == '/' ?
+						state :
+						"/var/lib/vmseal",
 					cfg->name);
 	}
 	if (r == 0)

@@ -3,8 +3,9 @@
  * `vmseal chain IMAGE --format F`: one image's chain, resolved under the
  * rules `run` uses (read-only, nothing kept open), printed as text or as
  * the JSON array `qemu-img info --backing-chain --output=json` prints,
- * with vmseal's fields added.  The JSON is the chain record's own
- * serializer (chain/record.c).
+ * with vmseal's fields under "vmseal".  The JSON is the chain record's
+ * own serializer (chain/record.c).  `vmseal chain --accept FILE` approves
+ * a guest's changed backing references (record_use.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "chain/record.h"
 #include "common/path.h"
@@ -76,6 +75,9 @@ static void print_text(const struct chain *c)
 		       m->st.st_mtim.tv_nsec);
 		printf("    header sha256 %s (%zu bytes read)\n",
 		       sha256_hex(m->header_sha256, hex), m->header_len);
+		if (m->raw_magic)
+			printf("    note: begins with a %s header; read as raw (never probed)\n",
+			       m->raw_magic);
 		if (m->info.has_backing)
 			printf("    backing '%s'%s%s\n", m->info.backing_name,
 			       i + 1 < c->n ? " -> " : "",
@@ -97,6 +99,8 @@ int cmd_chain(const struct cli *cli)
 	char buf[2200];
 	int rc;
 
+	if (cli->accept)
+		return cmd_chain_accept(cli);
 	if (!cli->format)
 		return usage("--format is required; vmseal never probes",
 			     cli->arg);
@@ -140,17 +144,19 @@ int cmd_chain(const struct cli *cli)
 	opts.roots = roots;
 	opts.allow_data_file = cli->data_file;
 	opts.allow_blockdev = cli->block_device;
+	opts.cli = true;
+	/* The text shows each header's digest; --json hashes nothing. */
+	opts.hash_headers = !cli->json;
 
 	rc = chain_resolve(image, fmt, &opts, &c, &err);
 	if (rc < 0) {
 		fprintf(stderr, "vmseal: %s\n", vs_err_str(&err, buf, sizeof(buf)));
 		rc = EXIT_IMAGE;
 	} else if (cli->json) {
-		struct json_object *a = record_chain_json(&c);
+		char *text = record_chain_text(&c);
 
-		puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(a);
+		puts(text);
+		free(text);
 	} else {
 		print_text(&c);
 	}

@@ -21,7 +21,7 @@ struct command {
 enum { OPT_JSON = 256, OPT_BPF, OPT_PFC, OPT_POLICY, OPT_EMULATOR, OPT_GUEST,
        OPT_FORMAT, OPT_ROOT, OPT_MAX_DEPTH, OPT_BACKING_FORMAT, OPT_DATA_FILE,
        OPT_BLOCK_DEVICE, OPT_DAEMON, OPT_PIDFILE, OPT_LOG, OPT_TIMEOUT,
-       OPT_CONFIG, OPT_DRY_RUN };
+       OPT_CONFIG, OPT_DRY_RUN, OPT_ACCEPT };
 
 static const struct option help_only[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -75,6 +75,7 @@ static const struct option chain_opts[] = {
 	{ "backing-format", required_argument, NULL, OPT_BACKING_FORMAT },
 	{ "data-file", no_argument, NULL, OPT_DATA_FILE },
 	{ "block-device", no_argument, NULL, OPT_BLOCK_DEVICE },
+	{ "accept", no_argument, NULL, OPT_ACCEPT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -204,6 +205,7 @@ static const struct command commands[] = {
 	  "Usage: vmseal chain IMAGE --format F [--json] [--root DIR]...\n"
 	  "                    [--max-depth N] [--backing-format F]\n"
 	  "                    [--data-file] [--block-device]\n"
+	  "       vmseal chain --accept FILE\n"
 	  "\n"
 	  "Resolve IMAGE's backing chain under the rules `run` uses and print\n"
 	  "it, top first: path, format, virtual size, access mode, device and\n"
@@ -223,6 +225,11 @@ static const struct command commands[] = {
 	  "                      records none (a statement, not a guess)\n"
 	  "  --data-file         follow a qcow2 external data file\n"
 	  "  --block-device      members may be block devices\n"
+	  "  --accept FILE       approve the changed backing references of the\n"
+	  "                      guest config FILE's disks: resolve its chains\n"
+	  "                      as `run` would, show each change, and write\n"
+	  "                      them into its chain record (the guest must be\n"
+	  "                      stopped; 69 when it runs)\n"
 	  "  -h, --help          show this help\n" },
 	{ "selftest", CMD_SELFTEST, "h", selftest_opts, POS_NONE,
 	  "Usage: vmseal selftest [--json] [--emulator PATH] [--guest NAME]\n"
@@ -359,6 +366,9 @@ static int parse_command(const struct command *c, int argc, char **argv,
 			break;
 		case OPT_BLOCK_DEVICE:
 			out->block_device = true;
+			break;
+		case OPT_ACCEPT:
+			out->accept = true;
 			break;
 		case OPT_DAEMON:
 			out->daemon = true;

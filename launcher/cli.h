@@ -39,6 +39,7 @@ struct cli {
 	const char *max_depth;
 	const char *backing_format;
 	bool data_file, block_device;
+	bool accept;		/* chain --accept FILE */
 	/* run --daemon [--pidfile FILE] [--log FILE]; stop --timeout S */
 	bool daemon;
 	const char *pidfile;

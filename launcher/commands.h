@@ -14,6 +14,8 @@ int cmd_wrap(const struct cli *cli);
 /* vmseal invoked as SELF (a symlink named like the emulator) with args. */
 int cmd_wrap_symlink(const char *self, char **args);
 int cmd_chain(const struct cli *cli);
+/* chain --accept FILE (record_use.c) */
+int cmd_chain_accept(const struct cli *cli);
 /* launcher/labels.c */
 int cmd_restore_labels(const struct cli *cli);
 

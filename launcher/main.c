@@ -13,6 +13,7 @@
 #include "launcher/exitcode.h"
 #include "launcher/identity.h"
 #include "launcher/plan.h"
+#include "launcher/record_use.h"
 #include "launcher/report.h"
 #include "launcher/run.h"
 #include "sandbox/allowlist.h"
@@ -47,6 +48,13 @@ static int cmd_check(const struct guest_config *cfg)
 	if (plan_build(cfg, false, &plan, &err) < 0) {
 		privs_free(&privs);
 		return run_fail(&err, EXIT_IMAGE);
+	}
+	/* check refuses what run would: moved pins, others' images. */
+	rc = record_check(&plan);
+	if (rc) {
+		privs_free(&privs);
+		plan_free(&plan);
+		return rc;
 	}
 	run_allowlist(cfg, &al);
 	report_plan(stdout, &plan, &al);

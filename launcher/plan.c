@@ -114,6 +114,8 @@ struct chain_opts plan_chain_opts(const struct guest_config *cfg,
 		.allow_data_file = d->allow_data_file,
 		.allow_blockdev = d->allow_blockdev,
 		.backing_format = d->backing_format,
+		/* Only `run` writes a record, which is all that reads them. */
+		.hash_headers = for_run && cfg->record,
 	};
 }
 

@@ -144,6 +144,7 @@ struct run {
 	int output_fd;		/* daemon: the emulator's stdout and stderr */
 	bool pidfile_written;
 	struct labels labels;
+	struct record_live live;	/* RUN/.chains/NAME while it runs */
 	/* A wrapped command line (vmseal wrap), or NULL. */
 	struct wrap *wrap;
 	const char *binary;	/* the emulator that is executed */
@@ -163,6 +164,7 @@ static void run_release(struct run *r)
 		close(r->sigfd);
 	if (r->control_fd >= 0)
 		close(r->control_fd);
+	record_live_release(&r->live);
 	rundir_release(&r->rd);
 	broker_fini(&r->b);
 	allowlist_free(&r->al);
@@ -265,7 +267,9 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	if (rc)
 		return rc;
 	/* Under the run lock, so two launches never race on the record. */
-	record_use(&r->plan);
+	rc = record_use(&r->plan, &r->live);
+	if (rc)
+		return rc;
 	/* Labelled last: any failure from here on restores them in release. */
 	return labels_prepare(&r->labels, cfg, &r->plan);
 }
@@ -595,6 +599,7 @@ static int run_finish(struct run *r, int rc)
 		.control_fd = -1,                                            \
 		.sigfd = -1, .notify_fd = -1, .opts = (o), .name = (n),      \
 		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \
+		.live = RECORD_LIVE_INIT,                                     \
 		.binary = (bin),                                             \
 	}
 

@@ -114,12 +114,14 @@ r = json.load(open(sys.argv[1]))
 i = sys.argv[2]
 d = {x["name"]: x for x in r["disks"]}
 c = d["root"]["chain"]
-assert r["version"] == 1 and r["guest"] == "fmt"
+assert r["version"] == 2 and r["guest"] == "fmt"
 assert [m["filename"] for m in c] == [i + "/top.qcow2", i + "/mid.qed", i + "/base.raw"]
 assert [m["format"] for m in c] == ["qcow2", "qed", "raw"]
-assert c[0]["data-file"]["filename"] == i + "/top.data"
-assert c[0]["access"] == "read-write" and c[1]["access"] == "read-only"
-assert all(len(m["header-sha256"]) == 64 for m in c)
+v = [m["vmseal"] for m in c]
+assert v[0]["data-file"]["filename"] == i + "/top.data"
+assert v[0]["access"] == "read-write" and v[1]["access"] == "read-only"
+assert all(len(m["header-sha256"]) == 64 for m in v)
+assert v[0]["backing"] == {"name": "mid.qed", "format": "qed"}
 assert [m["format"] for m in d["vm"]["chain"]] == ["vmdk", "vmdk"]
 PY
 ok $? "the record holds both chains, the data file, access modes, digests"

@@ -183,7 +183,7 @@ if mknod "$R/null" c 1 3 2>/dev/null && mknod "$R/blk" b 7 0 2>/dev/null; then
 		"not a regular file (char device)" "$O/secret"
 	q -f qcow2 -u -F raw -b blk toblk.qcow2 1M
 	hostile "block device without block-device = allow" qcow2 "$R/toblk.qcow2" \
-		"not a regular file (block device); refused unless the disk sets block-device = allow" "$O/secret"
+		"not a regular file (block device); refused unless" "$O/secret"
 else
 	for n in 1 2 3 4 5 6 7 8; do skip "mknod of device nodes not permitted" "device as member"; done
 fi
@@ -208,7 +208,7 @@ PY
 hostile "data file /etc/shadow, data-file not allowed" qcow2 "$R/df.qcow2" \
 	"$R/df.qcow2: offset 0x" /etc/shadow
 grep -qF "external data file '/etc/shadow'" "$E2E_TMP/err" &&
-	grep -qF "refused unless the disk sets data-file = allow" "$E2E_TMP/err"
+	grep -qF "refused unless --data-file is given" "$E2E_TMP/err"
 ok $? "data file not allowed: says so"
 DISK_EXTRA="data-file = allow" hostile "data file /etc/shadow, data-file = allow" \
 	qcow2 "$R/df.qcow2" "data file '/etc/shadow' lies outside the allowed roots" \

@@ -3,7 +3,8 @@
  * libFuzzer target: a chain record as record_load() parses it (json-c)
  * and record_compare() walks it against a resolved chain.  A record is
  * written by vmseal, but one left by an older version, truncated by a
- * crash or edited by hand must only ever compare as changed.
+ * crash or edited by hand must only ever compare as changed or repointed
+ * (a refusal), with a message.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -38,10 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_tokener_free(tok);
 	if (!o)
 		return 0;
-	r = record_compare(o, "root", &c, why, sizeof(why));
-	if (r != 0 && r != 1 && r != -ENOENT)
+	r = record_compare(o, "root", "/i/top.qcow2", &c, why, sizeof(why));
+	if (r != RECORD_SAME && r != RECORD_CHANGED && r != RECORD_REPOINTED &&
+	    r != -ENOENT)
 		__builtin_trap();
-	if (r == 1 && !memchr(why, '\0', sizeof(why)))
+	if (r > 0 && !memchr(why, '\0', sizeof(why)))
 		__builtin_trap();
 	json_object_put(o);
 	return 0;

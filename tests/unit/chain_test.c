@@ -844,7 +844,8 @@ static void test_formats(void)
 	r = chain_resolve(P("root/f/nofmt.qcow2"), VS_FMT_QCOW2,
 			  &(struct chain_opts){ .roots = (char *const[]){ root },
 						.n_roots = 1, .max_depth = 8,
-						.backing_format = VS_FMT_RAW },
+						.backing_format = VS_FMT_RAW,
+						.hash_headers = true },
 			  &c, &err);
 	ok(r == 0 && c.n == 2 && c.m[1].info.format == VS_FMT_RAW &&
 	   c.m[1].format_from_config, "qcow2 without the extension + backing-format = raw");
@@ -854,8 +855,30 @@ static void test_formats(void)
 		ok(r == 0 && c.m[0].header_len > 0 &&
 		   memcmp(c.m[0].header_sha256, d, sizeof(d)) != 0,
 		   "header digest recorded");
+		ok(r == 0 && c.m[0].header_hashed, "header_hashed when asked");
 	}
 	chain_free(&c);
+	r = chain_resolve(P("root/f/nofmt.qcow2"), VS_FMT_QCOW2,
+			  &(struct chain_opts){ .roots = (char *const[]){ root },
+						.n_roots = 1, .max_depth = 8,
+						.backing_format = VS_FMT_RAW },
+			  &c, &err);
+	ok(r == 0 && !c.m[0].header_hashed && c.m[0].header_len > 0,
+	   "no hashing unless asked (a record is all that reads it)");
+	chain_free(&c);
+	r = chain_resolve(P("root/f/nofmt.qcow2"), VS_FMT_QCOW2,
+			  &(struct chain_opts){ .roots = (char *const[]){ root },
+						.n_roots = 1, .max_depth = 8 },
+			  &c, &err);
+	ok(r == -EINVAL && strstr(err.msg, "set backing-format = F for this disk"),
+	   "no recorded format: the hint names the config key: %s", err.msg);
+	r = chain_resolve(P("root/f/nofmt.qcow2"), VS_FMT_QCOW2,
+			  &(struct chain_opts){ .roots = (char *const[]){ root },
+						.n_roots = 1, .max_depth = 8,
+						.cli = true },
+			  &c, &err);
+	ok(r == -EINVAL && strstr(err.msg, "pass --backing-format F"),
+	   "... and vmseal chain's option for the CLI: %s", err.msg);
 }
 
 int main(void)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The chain record: one serializer for `chain --json` and the record,
- * written atomically (0644, directories 0755), read back, and compared
+ * The chain record: one serializer for `chain --json` and the record
+ * (escaping what headers hold), written atomically (0644, directories
+ * 0755), read back (only from a file nobody else may write), and compared
  * with a freshly resolved chain: unchanged, a member touched, a header
- * rewritten in place (same size and mtime), a chain grown, a record
- * without the disk, a file that is not JSON.
+ * rewritten in place (same size and mtime), a chain shortened, a record
+ * without the disk, a file that is not JSON; and the pins: a moved
+ * backing reference (name, format, none) is RECORD_REPOINTED, and
+ * record_pin_disk() makes a new chain the pinned one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,17 +38,79 @@ static int sh(const char *cmd)
 static int resolve(const char *img, struct chain *c)
 {
 	char *const roots[] = { tmp };
-	struct chain_opts o = { .roots = roots, .n_roots = 1, .max_depth = 8 };
+	struct chain_opts o = { .roots = roots, .n_roots = 1, .max_depth = 8,
+				.hash_headers = true };
 	struct vs_err err;
 
 	return chain_resolve(img, VS_FMT_QCOW2, &o, c, &err);
+}
+
+static struct json_object *parse(char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	free(text);
+	return o;
 }
 
 static struct json_object *record_of(struct chain *c, const char *img)
 {
 	struct record_disk d = { "root", img, "qcow2", c };
 
-	return record_json("g", &d, 1);
+	return parse(record_text("g", &d, 1));
+}
+
+static const char *str_at(struct json_object *o, const char *a,
+			  const char *b)
+{
+	struct json_object *v = json_object_object_get(o, a);
+
+	if (b)
+		v = json_object_object_get(v, b);
+	return v ? json_object_get_string(v) : "(absent)";
+}
+
+/* rebase -u top.qcow2 onto NAME (format FMT), then compare. */
+static int repoint(struct json_object *back, const char *img, const char *cmd,
+		   char *why, size_t len)
+{
+	struct chain c = { 0 };
+	int r;
+
+	sh(cmd);
+	if (resolve(img, &c) < 0)
+		return -100;
+	r = record_compare(back, "root", img, &c, why, len);
+	chain_free(&c);
+	return r;
+}
+
+/* Names from headers cannot break the document or a terminal. */
+static void escaping(void)
+{
+	struct chain_member m = { 0 };
+	struct chain c = { .m = &m, .n = 1 };
+	struct json_object *a, *o;
+	char *text;
+
+	m.path = (char *)"/img/a\"b\\c.qcow2";
+	m.info.format = VS_FMT_QCOW2;
+	m.info.has_backing = true;
+	strcpy(m.info.backing_name, "x\n\x1b[31mFAKE\xff\xc3\xa9");
+	text = record_chain_text(&c);
+	ok(!strchr(text, '\x1b') && !strstr(text, "\n\x1b") &&
+	   !strchr(text, '\xff'), "no raw control or non-UTF-8 byte in the JSON");
+	a = parse(text);
+	o = json_object_array_get_idx(a, 0);
+	is_str(str_at(o, "backing-filename", NULL),
+	       "x\n\x1b[31mFAKE\xef\xbf\xbd\xc3\xa9",
+	       "escaped name reads back (invalid byte as U+FFFD, UTF-8 kept)");
+	is_str(str_at(o, "filename", NULL), "/img/a\"b\\c.qcow2",
+	       "quote and backslash escaped");
+	ok(!json_object_object_get(json_object_object_get(o, "vmseal"),
+				   "header-sha256"),
+	   "no header digest when the walk did not hash");
+	json_object_put(a);
 }
 
 int main(void)
@@ -53,10 +118,11 @@ int main(void)
 	struct json_object *rec = NULL, *back = NULL, *a, *m;
 	struct chain c = { 0 };
 	struct vs_err err = { 0 };
-	char why[1024], *img, *path, *base;
+	char why[1400], *img, *path, *base, *text;
 	struct stat st;
 	int r;
 
+	escaping();
 	if (!mkdtemp(tmp) || sh("qemu-img --version") != 0) {
 		tap_skip("qemu-img not installed or no temp dir", "chain record");
 		return tap_done();
@@ -65,22 +131,35 @@ int main(void)
 	base = xasprintf("%s/base.qcow2", tmp);
 	path = xasprintf("%s/run/g/chain.json", tmp);
 	sh("qemu-img create -q -f qcow2 base.qcow2 1M && "
-	   "qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 top.qcow2 2M");
+	   "qemu-img create -q -f qcow2 -F qcow2 -b base.qcow2 top.qcow2 2M && "
+	   "qemu-img create -q -f qcow2 other.qcow2 2M");
 
 	is_int(resolve(img, &c), 0, "chain resolves");
-	a = record_chain_json(&c);
+	a = parse(record_chain_text(&c));
 	ok(json_object_array_length(a) == 2, "chain json: two members, top first");
 	m = json_object_array_get_idx(a, 0);
-	is_str(json_object_get_string(json_object_object_get(m, "full-backing-filename")),
-	       base, "full-backing-filename is the next member's path");
-	is_str(json_object_get_string(json_object_object_get(m, "backing-filename")),
-	       "base.qcow2", "backing-filename is the name in the header");
+	is_str(str_at(m, "full-backing-filename", NULL), base,
+	       "full-backing-filename is the next member's path");
+	is_str(str_at(m, "backing-filename", NULL), "base.qcow2",
+	       "backing-filename is the name in the header");
+	is_str(str_at(m, "backing-filename-format", NULL), "qcow2",
+	       "backing-filename-format as the header records it");
 	is_int(json_object_get_int64(json_object_object_get(m, "virtual-size")),
 	       2 << 20, "virtual-size");
+	is_int(json_object_get_int64(json_object_object_get(m, "cluster-size")),
+	       65536, "cluster-size");
+	is_str(str_at(m, "vmseal", "access"), "read-only", "vmseal.access");
+	ok(strlen(str_at(m, "vmseal", "header-sha256")) == 64,
+	   "vmseal.header-sha256 when hashed");
+	is_str(str_at(json_object_object_get(m, "vmseal"), "backing", "name"),
+	       "base.qcow2", "vmseal.backing pins the name");
 	json_object_put(a);
 
-	rec = record_of(&c, img);
-	is_int(record_write(path, rec, &err), 0, "record written (directories created)");
+	text = record_text("g", &(struct record_disk){ "root", img, "qcow2", &c },
+			   1);
+	is_int(record_write(path, text, &err), 0,
+	       "record written (directories created)");
+	free(text);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "record mode 0644");
 	{
 		char *dir = xasprintf("%s/run/g", tmp);
@@ -92,11 +171,19 @@ int main(void)
 	is_int(sh("ls run/g | grep -v '^chain.json$'"), 256,
 	       "no temp file left beside it");
 	is_int(record_load(path, &back, &err), 0, "record read back");
-	is_int(record_compare(back, "root", &c, why, sizeof(why)), 0,
-	       "unchanged chain: matches");
-	is_int(record_compare(back, "data", &c, why, sizeof(why)), -ENOENT,
+	is_int(record_compare(back, "root", img, &c, why, sizeof(why)),
+	       RECORD_SAME, "unchanged chain: matches");
+	is_int(record_compare(back, "data", img, &c, why, sizeof(why)), -ENOENT,
 	       "a disk the record lacks: -ENOENT");
+	is_int(record_compare(back, "root", base, &c, why, sizeof(why)), -ENOENT,
+	       "the disk names another image now: -ENOENT (nothing pinned)");
 	chain_free(&c);
+
+	chmod(path, 0664);
+	is_int(record_load(path, &rec, &err), -EPERM,
+	       "a record others may write: -EPERM");
+	has_str(err.msg, "writable by nobody else", "... and says why");
+	chmod(path, 0644);
 
 	/* Touched: the same bytes, a new mtime. */
 	{
@@ -105,8 +192,8 @@ int main(void)
 		utimes(base, tv);
 	}
 	resolve(img, &c);
-	r = record_compare(back, "root", &c, why, sizeof(why));
-	ok(r == 1 && strstr(why, "base.qcow2 changed (mtime)"),
+	r = record_compare(back, "root", img, &c, why, sizeof(why));
+	ok(r == RECORD_CHANGED && strstr(why, "base.qcow2 changed (mtime)"),
 	   "touched member: '%s'", why);
 	chain_free(&c);
 
@@ -123,34 +210,69 @@ int main(void)
 		utimensat(AT_FDCWD, base, ts, 0);
 	}
 	resolve(img, &c);
-	r = record_compare(back, "root", &c, why, sizeof(why));
-	ok(r == 1 && strstr(why, "base.qcow2 changed (header)"),
+	r = record_compare(back, "root", img, &c, why, sizeof(why));
+	ok(r == RECORD_CHANGED && strstr(why, "base.qcow2 changed (header)"),
 	   "same mtime and size, other header bytes: '%s'", why);
 	chain_free(&c);
 
-	/* The chain grew a member. */
-	sh("qemu-img create -q -f qcow2 deeper.qcow2 1M && "
-	   "qemu-img rebase -u -f qcow2 -F qcow2 -b deeper.qcow2 base.qcow2");
+	/* The pins. */
+	r = repoint(back, img,
+		    "qemu-img rebase -u -f qcow2 -F qcow2 -b other.qcow2 top.qcow2",
+		    why, sizeof(why));
+	ok(r == RECORD_REPOINTED &&
+	   strstr(why, "top.qcow2: backing reference changed: was 'base.qcow2' (qcow2), now 'other.qcow2' (qcow2)"),
+	   "top names another file: repointed: '%s'", why);
+	r = repoint(back, img,
+		    "qemu-img rebase -u -f qcow2 -F raw -b base.qcow2 top.qcow2",
+		    why, sizeof(why));
+	ok(r == RECORD_REPOINTED && strstr(why, "now 'base.qcow2' (raw)"),
+	   "same name, another format: repointed: '%s'", why);
+	r = repoint(back, img, "qemu-img rebase -u -f qcow2 -b '' top.qcow2",
+		    why, sizeof(why));
+	ok(r == RECORD_REPOINTED && strstr(why, "now no backing file"),
+	   "backing name removed: repointed: '%s'", why);
+	r = repoint(back, img,
+		    "qemu-img rebase -u -f qcow2 -F qcow2 -b base.qcow2 top.qcow2",
+		    why, sizeof(why));
+	ok(r == RECORD_SAME || r == RECORD_CHANGED,
+	   "back to the recorded reference: the pin holds (%d)", r);
+	r = repoint(back, img,
+		    "qemu-img create -q -f qcow2 deeper.qcow2 1M && "
+		    "qemu-img rebase -u -f qcow2 -F qcow2 -b deeper.qcow2 base.qcow2",
+		    why, sizeof(why));
+	ok(r == RECORD_REPOINTED &&
+	   strstr(why, "base.qcow2: backing reference changed: was no backing file, now 'deeper.qcow2' (qcow2)"),
+	   "a backing member gained a backing file: repointed: '%s'", why);
+
+	/* vmseal's own operation: the new chain becomes the pinned one. */
 	resolve(img, &c);
-	r = record_compare(back, "root", &c, why, sizeof(why));
-	ok(r == 1 && strstr(why, "base.qcow2 changed") && c.n == 3,
-	   "rebased member: '%s'", why);
+	is_int(record_pin_disk(path, "g",
+			       &(struct record_disk){ "root", img, "qcow2", &c },
+			       &err),
+	       0, "record_pin_disk writes");
 	json_object_put(back);
-	back = record_of(&c, img);
-	c.n = 2; /* as if the chain had lost its base */
-	r = record_compare(back, "root", &c, why, sizeof(why));
-	ok(r == 1 && strstr(why, "the chain is 2 members long, was 3"),
+	back = NULL;
+	is_int(record_load(path, &back, &err), 0, "pinned record reads back");
+	is_int(record_compare(back, "root", img, &c, why, sizeof(why)),
+	       RECORD_SAME, "the new chain is the pinned one");
+	ok(c.n == 3, "... with its three members");
+	c.n = 2;
+	r = record_compare(back, "root", img, &c, why, sizeof(why));
+	ok(r == RECORD_CHANGED && strstr(why, "the chain is 2 members long, was 3"),
 	   "shorter chain: '%s'", why);
 	c.n = 3;
 	chain_free(&c);
 
-	sh("echo '{not json' > bad.json");
+	sh("echo '{not json' > bad.json && chmod 644 bad.json");
 	{
 		char *bad = xasprintf("%s/bad.json", tmp);
 		struct json_object *o = NULL;
 
 		is_int(record_load(bad, &o, &err), -EINVAL, "not JSON: -EINVAL");
 		has_str(err.msg, "not valid JSON", "not JSON: says so");
+		sh("echo '{\"version\": 1}' > bad.json");
+		is_int(record_load(bad, &o, &err), -EINVAL,
+		       "a version 1 record: -EINVAL (pins taken anew)");
 		free(bad);
 		bad = xasprintf("%s/none.json", tmp);
 		is_int(record_load(bad, &o, &err), -ENOENT, "no record: -ENOENT");

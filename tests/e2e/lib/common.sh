@@ -54,8 +54,8 @@ e2e_setup() {
 	# directory inside (its images it gets as descriptors).
 	chmod 755 "$E2E_TMP"
 	export VMSEAL_RUN_DIR=$E2E_TMP/run
-	# Uids vmseal allocates (guests without [sandbox] user) are
-	# recorded here, not in /var/lib/vmseal.
+	# Uids vmseal allocates (guests without [sandbox] user) and chain
+	# records (pins) are kept here, not in /var/lib/vmseal.
 	export VMSEAL_STATE_DIR=$E2E_TMP/state
 }
 
