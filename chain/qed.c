@@ -141,7 +141,11 @@ int qed_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	out->virtual_size = size;
 	out->cluster_bits = (uint32_t)__builtin_ctzll(cluster);
 	out->cluster_size = cluster;
-	out->dirty = features & QED_F_NEED_CHECK;
+	/*
+	 * dirty-flag keeps qemu-img's meaning, and QEMU (7.2) reports a QED
+	 * image with its need-check flag set as not dirty: so does vmseal.
+	 */
+	out->dirty = false;
 	out->header_used = QED_HEADER_LEN;
 	if (!(features & QED_F_BACKING_FILE))
 		return 0;
