@@ -31,11 +31,11 @@ mknod "$R/disk" b "$((0x$(stat -c %t "$loop")))" "$((0x$(stat -c %T "$loop")))"
 ok $? "a node for $loop beneath the root"
 
 "$VMSEAL" chain "$R/disk" --format raw >/dev/null 2>"$E2E_TMP/err"
-[ $? = 66 ] && grep -q "not a regular file (block device); refused unless the disk sets block-device = allow" "$E2E_TMP/err"
+[ $? = 66 ] && grep -q "not a regular file (block device); refused unless --block-device is given" "$E2E_TMP/err"
 ok $? "without --block-device: refused" || diag "$(cat "$E2E_TMP/err")"
 "$VMSEAL" chain "$R/disk" --format raw --block-device --json >"$E2E_TMP/out"
-[ $? = 0 ] && grep -q '"virtual-size":4194304' "$E2E_TMP/out" &&
-	grep -q '"block-device":true' "$E2E_TMP/out"
+[ $? = 0 ] && grep -q '"virtual-size": 4194304' "$E2E_TMP/out" &&
+	grep -q '"block-device": true' "$E2E_TMP/out"
 ok $? "with --block-device: resolved, size from BLKGETSIZE64" || diag "$(cat "$E2E_TMP/out")"
 
 cd "$R" || exit 1

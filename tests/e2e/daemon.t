@@ -104,13 +104,20 @@ ok $? "a failing --daemon start exits with its code (66) and message" ||
 # "write" lock, after it listens on -qmp), and a device that fails after
 # the monitor is set up.  Up means: a QMP command answered, and the
 # emulator alive after the answer.
-write_ini h1
-"$VMSEAL" run --daemon --pidfile "$E2E_TMP/h1.pid" --log "$E2E_TMP/h1.log" "$E2E_TMP/h1.ini" \
-	>/dev/null 2>&1
-rc=$?
-hsup=$(cat "$E2E_TMP/h1.pid" 2>/dev/null)
-[ -n "$hsup" ] && e2e_track "$hsup"
-ok $rc "a guest holding the image started"
+# The image's write lock is held by a plain qemu-io, not by a vmseal
+# guest: vmseal itself refuses a chain holding another running guest's
+# writable image before any emulator starts (pin.t).
+mkfifo "$E2E_TMP/hold.in"
+qemu-io -f qcow2 "$E2E_TMP/images/top.qcow2" <"$E2E_TMP/hold.in" >/dev/null 2>&1 &
+hsup=$!
+e2e_track "$hsup"
+exec 8>"$E2E_TMP/hold.in"
+for i in $(seq 100); do
+	qemu-img info "$E2E_TMP/images/top.qcow2" >/dev/null 2>&1 || break
+	sleep 0.05
+done
+! qemu-img info "$E2E_TMP/images/top.qcow2" >/dev/null 2>&1
+ok $? "a process holding the image's write lock started"
 write_ini h2
 fails=0 ups=0
 for i in $(seq 50); do
@@ -149,9 +156,9 @@ wait "$lpid" 2>/dev/null
 [ $rc = 1 ] && ! grep -q READY=1 "$E2E_TMP/notify-h2"
 ok $? "sd_notify: no READY=1 for the locked image, vmseal exits 1" ||
 	diag "exit $rc" "$(cat "$E2E_TMP/notify-h2")"
-"$VMSEAL" stop h1 >/dev/null 2>&1
+exec 8>&-
 gone "$hsup"
-ok $? "the holding guest stopped"
+ok $? "the process holding the lock stopped"
 
 # systemd's readiness protocol, with a stand-in manager.
 write_ini n1
