@@ -648,7 +648,7 @@ int config_parse(const char *name, const char *buf, size_t len,
 		 */
 		const char *state = getenv("VMSEAL_STATE_DIR");
 
-		cfg->record = xasprintf("%s/%s/chain.json",
+		cfg->record = xasprintf("%s/chains/%s.json",
 					state && state[0] == '/' ?
 						state :
 						"/var/lib/vmseal",

@@ -652,8 +652,8 @@ static void test_chain_keys(void)
 	c = accepts("defaults", HDR "name = g7\n[disk a]\nimage = /i/a\nformat = vmdk\n",
 		    strlen(HDR "name = g7\n[disk a]\nimage = /i/a\nformat = vmdk\n"));
 	if (c) {
-		is_str(c->record, "/var/lib/vmseal/g7/chain.json",
-		       "record defaults to /var/lib/vmseal/NAME/chain.json");
+		is_str(c->record, "/var/lib/vmseal/chains/g7.json",
+		       "record defaults to /var/lib/vmseal/chains/NAME.json");
 		ok(!c->disks[0].allow_data_file && !c->disks[0].allow_blockdev,
 		   "data-file and block-device default to deny");
 		config_free(c);
