@@ -112,6 +112,7 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 	memset(b, 0, sizeof(*b));
 	broker_set_listener(b, notify_fd);
 	b->run_fd = -1;
+	b->self_fd_dir = -1;
 	b->page = sysconf(_SC_PAGESIZE);
 	for (int i = 0; i < BROKER_MEM_CACHE; i++)
 		b->mem[i].fd = -1;
@@ -121,10 +122,19 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 	b->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b->proc_fd < 0)
 		return vs_errnof(err, errno, "opening /proc");
+	b->self_fd_dir = openat(b->proc_fd, "self/fd",
+				O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b->self_fd_dir < 0) {
+		rc = -errno;
+		close(b->proc_fd);
+		b->proc_fd = -1;
+		return vs_errnof(err, -rc, "opening /proc/self/fd");
+	}
 	rc = notif_alloc(b);
 	if (rc < 0) {
 		close(b->proc_fd);
-		b->proc_fd = -1;
+		close(b->self_fd_dir);
+		b->proc_fd = b->self_fd_dir = -1;
 		return vs_errnof(err, -rc, "allocating notification buffers");
 	}
 	return 0;
@@ -134,11 +144,16 @@ void broker_fini(struct broker *b)
 {
 	free(b->req);
 	free(b->resp);
-	if (b->proc_fd >= 0)
+	/*
+	 * Descriptors exist once broker_init() ran (page is set then); a
+	 * zeroed broker that never served (policy deny) holds none, not 0.
+	 */
+	if (b->page && b->proc_fd >= 0)
 		close(b->proc_fd);
-	if (b->run_fd >= 0)
+	if (b->page && b->self_fd_dir >= 0)
+		close(b->self_fd_dir);
+	if (b->page && b->run_fd >= 0)
 		close(b->run_fd);
-	/* The cache exists once broker_init() ran (page is set then). */
 	for (int i = 0; b->page && i < BROKER_MEM_CACHE; i++) {
 		if (b->mem[i].fd >= 0)
 			close(b->mem[i].fd);
@@ -147,7 +162,7 @@ void broker_fini(struct broker *b)
 	free(b->run_path);
 	b->run_path = NULL;
 	b->req = b->resp = NULL;
-	b->proc_fd = b->run_fd = -1;
+	b->proc_fd = b->run_fd = b->self_fd_dir = -1;
 }
 
 int broker_set_run_dir(struct broker *b, const char *dir, const char *keep,
@@ -378,8 +393,8 @@ static int open_served(struct broker *b, const struct allow_entry *e,
 		ssize_t n;
 
 		/* Where a symlink led counts, not how the path was spelled. */
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-		n = readlink(self, buf, sizeof(buf) - 1);
+		snprintf(self, sizeof(self), "%d", pfd);
+		n = readlinkat(b->self_fd_dir, self, buf, sizeof(buf) - 1);
 		if (n < 0) {
 			*reason = "cannot be located";
 			return -EACCES;
@@ -399,9 +414,11 @@ static int open_served(struct broker *b, const struct allow_entry *e,
 		*reason = "not readable by the emulator's user";
 		return -EACCES;
 	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, (flags & (O_ACCMODE | PASS_STATUS_FLAGS)) | O_CLOEXEC |
-				O_NOCTTY);
+	/* The same inode, opened for real: its number in /proc/self/fd. */
+	snprintf(self, sizeof(self), "%d", pfd);
+	fd = openat(b->self_fd_dir, self,
+		    (flags & (O_ACCMODE | PASS_STATUS_FLAGS)) | O_CLOEXEC |
+			    O_NOCTTY);
 	if (fd < 0) {
 		*reason = NULL;
 		return -errno;

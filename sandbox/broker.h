@@ -38,6 +38,11 @@ struct broker {
 	int notify_fd;
 	int proc_fd;		/* O_PATH /proc */
 	/*
+	 * O_PATH /proc/self/fd: the broker's own descriptors by number, so
+	 * a reopen or readlink resolves one name, not four.
+	 */
+	int self_fd_dir;
+	/*
 	 * The guest's runtime directory (O_PATH, or -1 for none): where
 	 * the emulator's sockets live, and the only place unlink works.
 	 */

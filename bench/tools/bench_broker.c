@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * bench_broker OPENS GETPIDS [--one-cpu]: the broker's cost as the
- * emulator sees it (--one-cpu: broker and caller pinned to CPU 0, to
- * tell the broker's own work from cross-CPU wake-up latency).
+ * bench_broker OPENS GETPIDS [--one-cpu|--cross-cpu]: the broker's cost
+ * as the emulator sees it.  --one-cpu pins broker and caller to CPU 0
+ * (every wake-up stays on one CPU: what is left is the broker's own work
+ * and the kernel's round trip); --cross-cpu pins the broker to CPU 0 and
+ * the caller to CPU 1 (every wake-up crosses CPUs); neither leaves the
+ * placement to the scheduler.
  * A child under the broker policy opens an allowed file OPENS times,
  * timing each open (served by a live broker in this process); the same
  * opens unfiltered are the baseline.  Then the kernel's own share, with
@@ -40,6 +43,22 @@
 #define TARGET "/usr/share/zoneinfo/UTC"
 
 static long opens, getpids;
+/* The caller's CPU (--one-cpu, --cross-cpu), or -1 to leave it be. */
+static int child_cpu = -1;
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+		perror("bench_broker: sched_setaffinity");
+		exit(1);
+	}
+}
 
 static double now_ns(void)
 {
@@ -73,6 +92,7 @@ static void time_opens(int out)
 {
 	double *t = malloc(sizeof(double) * (size_t)opens);
 
+	pin(child_cpu);
 	for (long i = 0; i < opens; i++) {
 		double s = now_ns();
 		int fd = open(TARGET, O_RDONLY | O_CLOEXEC);
@@ -103,6 +123,7 @@ static void notified_child(int sock, bool with_fd)
 	if (nfd < 0 || fd_send(sock, nfd) < 0)
 		_exit(1);
 	close(nfd);
+	pin(child_cpu);
 	for (long i = 0; i < opens; i++) {
 		double s = now_ns();
 		long r = syscall(SYS_getppid);
@@ -239,11 +260,15 @@ int main(int argc, char **argv)
 	opens = argc > 1 ? atol(argv[1]) : 10000;
 	getpids = argc > 2 ? atol(argv[2]) : 1000000;
 	if (argc > 3 && !strcmp(argv[3], "--one-cpu")) {
-		cpu_set_t one;
-
-		CPU_ZERO(&one);
-		CPU_SET(0, &one);
-		sched_setaffinity(0, sizeof(one), &one);
+		pin(0);
+		child_cpu = 0;
+	} else if (argc > 3 && !strcmp(argv[3], "--cross-cpu")) {
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+			fprintf(stderr, "bench_broker: --cross-cpu needs 2 CPUs\n");
+			return 1;
+		}
+		pin(0);
+		child_cpu = 1;
 	}
 	allowlist_add(&al, ALLOW_DIR, "/usr/share/zoneinfo", "bench");
 	if (session_run(&spec, r, &err) < 0) {
