@@ -129,8 +129,8 @@ static int register_uid(int base_fd, const char *name,
 			struct vs_err *err)
 {
 	_cleanup_fd_ int lock = -1;
-	char file[NAME_MAX + 1];
-	int rc;
+	char file[NAME_MAX + 1], line[64];
+	int rc, n;
 
 	lock = openat(base_fd, ".identity.lock",
 		      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -147,12 +147,19 @@ static int register_uid(int base_fd, const char *name,
 		return vs_errnof(err, errno, "cannot create %s/%s", rundir_base(),
 				 file);
 	rd->id_path = xasprintf("%s/%s", rundir_base(), file);
-	/* We hold RUN/NAME's lock: nobody else registers this name. */
+	/*
+	 * We hold RUN/NAME's lock: nobody else registers this name.  Written
+	 * over, then cut to its length: a truncation to 0 would make ext4
+	 * flush the file at close (auto_da_alloc), and the removal at exit
+	 * then wait for that write and its discard (0.3-12 ms measured).
+	 */
+	n = snprintf(line, sizeof(line), "%u %u %d\n", (unsigned)o->uid,
+		     (unsigned)o->gid, o->share ? 1 : 0);
 	if (flock(rd->id_fd, LOCK_EX | LOCK_NB) < 0 ||
-	    ftruncate(rd->id_fd, 0) < 0 ||
-	    dprintf(rd->id_fd, "%u %u %d\n", (unsigned)o->uid, (unsigned)o->gid,
-		    o->share ? 1 : 0) < 0)
-		return vs_errnof(err, errno, "cannot register uid %u in %s",
+	    pwrite(rd->id_fd, line, (size_t)n, 0) != n ||
+	    ftruncate(rd->id_fd, n) < 0)
+		return vs_errnof(err, errno ? errno : EIO,
+				 "cannot register uid %u in %s",
 				 (unsigned)o->uid, rd->id_path);
 	return 0;
 }
