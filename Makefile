@@ -35,8 +35,9 @@ BASE_CFLAGS += -D_FORTIFY_SOURCE=3
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
-# vmseal itself: the filter is compiled at build time, so no libseccomp.
-RUN_PKGS := $(filter-out libseccomp,$(PKGS))
+# vmseal itself: the filter is compiled at build time, so no libseccomp;
+# libselinux is loaded when SELinux is on (sandbox/selinux_dl.c).
+RUN_PKGS := $(filter-out libseccomp libselinux,$(PKGS))
 RUN_LIBS := $(shell $(PKG_CONFIG) --libs $(RUN_PKGS) 2>/dev/null) -lpthread
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN_LDFLAGS) $(LDFLAGS)
