@@ -37,6 +37,12 @@ qmp-blockdev-add:EACCES|ENOENT qmp-backup-read:EACCES|ENOENT
 qmp-write:EACCES|ENOENT bind:EACCES|ENOENT kill-0:EPERM|ESRCH
 sigstop:EPERM|ESRCH prlimit:EPERM|ESRCH setpriority:EPERM|ESRCH
 proc-exe:EACCES|ENOENT proc-fd:EACCES|ENOENT"
+# The same run from the host namespace under A's uid, with no jail: the
+# uids alone must refuse every attack, with exactly these errnos.
+UID_ATTACKS="connect:EACCES qmp-add-fd:EACCES qmp-blockdev-add:EACCES
+qmp-backup-read:EACCES qmp-write:EACCES bind:EACCES kill-0:EPERM
+sigstop:EPERM prlimit:EPERM setpriority:EPERM proc-exe:EACCES
+proc-fd:EACCES"
 
 # guest_b NAME [SANDBOX-LINE...]: the QEMU config (its disk: root).
 guest_b() {
@@ -88,6 +94,25 @@ attack_line() {
 	grep "^ATTACK name=$2 " "$1"
 }
 
+# all_fail OUT WHO LIST: one ok per attack of LIST (NAME:ERRNO|ERRNO...).
+all_fail() {
+	local out=$1 who=$2 a name errs line
+	for a in $3; do
+		name=${a%%:*} errs=${a#*:}
+		line=$(attack_line "$out" "$name")
+		[[ $line == *" result=failed errno="* ]] &&
+			[[ ${line#* errno=} =~ ^($errs)\  ]]
+		ok $? "$who: $name fails (${errs//|/ or })" || diag "${line:-no line for $name}"
+	done
+}
+
+# probe_as UID TARGET-PID OUT: the probe straight from the host namespace
+# under UID (and the same gid), no filter, no jail.
+probe_as() {
+	setpriv --reuid="$1" --regid="$1" --clear-groups "$PROBE" --pid "$2" \
+		--dir "$(e2e_run_dir sibB)" --size "$SIZE" >"$3" 2>&1
+}
+
 md5_before=$(md5sum <"$E2E_TMP/images/b.qcow2")
 
 guest_b sibB
@@ -114,13 +139,11 @@ uid_a=$(sed -n 's/^SELF uid=\([0-9]*\) .*/\1/p' "$E2E_TMP/sibA.out")
 [ -n "$uid_a" ] && [ "$uid_a" != "$uid_b" ] && [ "$uid_a" -ge 1879048192 ] &&
 	[ "$uid_a" -le 1879113727 ]
 ok $? "A runs under a uid of its own ($uid_a), not B's ($uid_b)"
-for a in $ATTACKS; do
-	name=${a%%:*} errs=${a#*:}
-	line=$(attack_line "$E2E_TMP/sibA.out" "$name")
-	[[ $line == *" result=failed errno="* ]] &&
-		[[ ${line#* errno=} =~ ^($errs)\  ]]
-	ok $? "A -> B: $name fails (${errs//|/ or })" || diag "${line:-no line for $name}"
-done
+all_fail "$E2E_TMP/sibA.out" "A -> B" "$ATTACKS"
+probe_as "$uid_a" "$bqpid" "$E2E_TMP/uidA.out"
+grep -q '^DONE$' "$E2E_TMP/uidA.out"
+ok $? "the probe ran under A's uid from the host namespace" || diag "$(cat "$E2E_TMP/uidA.out")"
+all_fail "$E2E_TMP/uidA.out" "uid A -> B, no jail" "$UID_ATTACKS"
 kill -0 "$bqpid" 2>/dev/null && [ "$(uid_of "$bqpid")" = "$uid_b" ] &&
 	grep -q '"return"' <(e2e_qmp "$qmp_b" '{"execute":"query-status"}')
 ok $? "B still runs and answers"
@@ -136,6 +159,12 @@ start sibB
 ok $? "B restarts under the same uid $uid_b" || diag "$(cat "$E2E_TMP/sibB.err")"
 grep -q "^sibB $uid_b\$" "$E2E_TMP/state/uids" && grep -q "^sibA $uid_a\$" "$E2E_TMP/state/uids"
 ok $? "both uids are recorded in \$VMSEAL_STATE_DIR/uids"
+# The control: under B's own uid the same probe gets through, so the
+# failures above are the uids' doing (this writes B's disk: last).
+probe_as "$uid_b" "$bqpid" "$E2E_TMP/uidB.out"
+n=$(grep -c '^ATTACK .* result=succeeded' "$E2E_TMP/uidB.out")
+[ "$n" = 12 ]
+ok $? "control: under B's own uid all 12 attacks succeed" || diag "$(cat "$E2E_TMP/uidB.out")"
 quit sibB
 
 # The same explicit user in two configs.
@@ -164,16 +193,15 @@ timeout 120 "$VMSEAL" run "$E2E_TMP/shareD.ini" >"$E2E_TMP/shareD.out" 2>"$E2E_T
 rc=$?
 [ $rc = 0 ] && grep -q '^DONE$' "$E2E_TMP/shareD.out"
 ok $? "share-user = yes in both: the second guest runs" || diag "rc $rc: $(cat "$E2E_TMP/shareD.err")"
-# The control: under one uid the very same probe gets through, so the
-# failures above are the uids' doing.  A jail that hides B even from its
-# own uid makes this moot.
+# Under one shared uid and no jail the guest's probe gets through; a jail
+# that hides B even from its own uid makes this moot.
 line=$(attack_line "$E2E_TMP/shareD.out" kill-0)
 if [[ $line == *" result=failed errno=ESRCH"* ]]; then
-	skip "B is invisible even under one uid (a PID namespace): no control" "control"
+	skip "B is invisible even under one uid (a PID namespace)" "shared uid, guest to guest"
 else
 	n=$(grep -c '^ATTACK .* result=succeeded' "$E2E_TMP/shareD.out")
 	[ "$n" = 12 ]
-	ok $? "control: under one shared uid all 12 attacks succeed" || diag "$(grep '^ATTACK' "$E2E_TMP/shareD.out")"
+	ok $? "under one shared uid (no jail) all 12 attacks succeed" || diag "$(grep '^ATTACK' "$E2E_TMP/shareD.out")"
 fi
 bpid=$cpid
 quit shareC
