@@ -18,14 +18,23 @@ int identity_resolve(const struct guest_config *cfg, const char *name,
 		     bool record, struct privs *p, struct identity *id,
 		     bool *warn_root, struct vs_err *err)
 {
-	struct guest_config own;
+	struct privs_want w = {
+		.source = cfg->path,
+		.user = cfg->user,
+		.group = cfg->group,
+		.groups = cfg->groups,
+		.n_groups = cfg->n_groups,
+		.keep_caps = cfg->keep_caps,
+		.n_keep_caps = cfg->n_keep_caps,
+		.allow_root = cfg->allow_root,
+	};
 	char uid_str[16], gid_str[16];
 	uid_t uid;
 	int rc;
 
 	memset(id, 0, sizeof(*id));
 	if (geteuid() != 0 || cfg->user)
-		return privs_resolve(cfg, geteuid(), p, warn_root, err);
+		return privs_resolve(&w, geteuid(), p, warn_root, err);
 	id->allocated = true;
 	id->state_dir = identity_state_dir();
 	id->first = cfg->uid_first ? cfg->uid_first : UIDPOOL_FIRST;
@@ -46,9 +55,8 @@ int identity_resolve(const struct guest_config *cfg, const char *name,
 	 */
 	snprintf(uid_str, sizeof(uid_str), "%u", (unsigned)uid);
 	snprintf(gid_str, sizeof(gid_str), "%u", (unsigned)uid);
-	own = *cfg;
-	own.user = uid_str;
-	if (!own.group)
-		own.group = gid_str;
-	return privs_resolve(&own, geteuid(), p, warn_root, err);
+	w.user = uid_str;
+	if (!w.group)
+		w.group = gid_str;
+	return privs_resolve(&w, geteuid(), p, warn_root, err);
 }

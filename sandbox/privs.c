@@ -68,28 +68,28 @@ static int cap_number(const char *name)
 	return -1;
 }
 
-int privs_resolve(const struct guest_config *cfg, uid_t euid,
+int privs_resolve(const struct privs_want *w, uid_t euid,
 		  struct privs *out, bool *warn_root, struct vs_err *err)
 {
 	struct passwd *pw = NULL;
 
 	memset(out, 0, sizeof(*out));
 	*warn_root = false;
-	vs_err_ctx(err, "%s", cfg->path);
+	vs_err_ctx(err, "%s", w->source);
 	if (euid != 0) {
 		/* Without root nothing can be switched or granted. */
-		if (cfg->user && !(all_digits(cfg->user) ?
-				   (uid_t)strtoul(cfg->user, NULL, 10) == euid :
-				   ((pw = getpwnam(cfg->user)) && pw->pw_uid == euid)))
+		if (w->user && !(all_digits(w->user) ?
+				   (uid_t)strtoul(w->user, NULL, 10) == euid :
+				   ((pw = getpwnam(w->user)) && pw->pw_uid == euid)))
 			return vs_errf(err, EINVAL,
 				       "[sandbox] user = %s: vmseal runs as uid %u "
 				       "and can only switch users as root",
-				       cfg->user, (unsigned)euid);
-		if (cfg->n_keep_caps || cfg->group || cfg->n_groups)
+				       w->user, (unsigned)euid);
+		if (w->n_keep_caps || w->group || w->n_groups)
 			return vs_errf(err, EINVAL,
 				       "[sandbox] %s needs vmseal to run as root",
-				       cfg->n_keep_caps ? "keep-caps" :
-				       cfg->group ? "group" : "groups");
+				       w->n_keep_caps ? "keep-caps" :
+				       w->group ? "group" : "groups");
 		out->uid = euid;
 		out->gid = getegid();
 		snprintf(out->user_name, sizeof(out->user_name), "%u", (unsigned)euid);
@@ -97,45 +97,45 @@ int privs_resolve(const struct guest_config *cfg, uid_t euid,
 			 (unsigned)out->gid);
 		return 0;
 	}
-	if (!cfg->user)
+	if (!w->user)
 		return vs_errf(err, EINVAL,
 			       "[sandbox] user is required when vmseal runs as root: "
 			       "name the unprivileged user the emulator runs as");
 	out->change = true;
-	if (all_digits(cfg->user)) {
-		out->uid = (uid_t)strtoul(cfg->user, NULL, 10);
+	if (all_digits(w->user)) {
+		out->uid = (uid_t)strtoul(w->user, NULL, 10);
 		pw = getpwuid(out->uid);
 	} else {
-		pw = getpwnam(cfg->user);
+		pw = getpwnam(w->user);
 		if (!pw)
 			return vs_errf(err, EINVAL, "[sandbox] no such user '%s'",
-				       cfg->user);
+				       w->user);
 		out->uid = pw->pw_uid;
 	}
 	if (out->uid == 0) {
-		if (!cfg->allow_root)
+		if (!w->allow_root)
 			return vs_errf(err, EINVAL,
 				       "[sandbox] user = %s is root: the emulator would keep "
 				       "root's access to every file; set allow-root = yes "
 				       "to accept that",
-				       cfg->user);
+				       w->user);
 		*warn_root = true;
 	}
-	if (cfg->group) {
-		if (resolve_group(cfg->group, &out->gid, err) < 0)
+	if (w->group) {
+		if (resolve_group(w->group, &out->gid, err) < 0)
 			return -EINVAL;
 	} else if (pw) {
 		out->gid = pw->pw_gid;
 	} else {
 		return vs_errf(err, EINVAL,
 			       "[sandbox] uid %s has no passwd entry: set group",
-			       cfg->user);
+			       w->user);
 	}
 	snprintf(out->user_name, sizeof(out->user_name), "%s",
-		 pw ? pw->pw_name : cfg->user);
+		 pw ? pw->pw_name : w->user);
 	snprintf(out->group_name, sizeof(out->group_name), "%s",
-		 cfg->group ? cfg->group : "");
-	if (!cfg->group) {
+		 w->group ? w->group : "");
+	if (!w->group) {
 		struct group *g = getgrgid(out->gid);
 
 		snprintf(out->group_name, sizeof(out->group_name), "%s",
@@ -144,22 +144,22 @@ int privs_resolve(const struct guest_config *cfg, uid_t euid,
 			snprintf(out->group_name, sizeof(out->group_name), "%u",
 				 (unsigned)out->gid);
 	}
-	out->groups = xcalloc(cfg->n_groups + 1, sizeof(gid_t));
-	for (size_t i = 0; i < cfg->n_groups; i++) {
-		if (resolve_group(cfg->groups[i], &out->groups[i], err) < 0) {
+	out->groups = xcalloc(w->n_groups + 1, sizeof(gid_t));
+	for (size_t i = 0; i < w->n_groups; i++) {
+		if (resolve_group(w->groups[i], &out->groups[i], err) < 0) {
 			privs_free(out);
 			return -EINVAL;
 		}
 		out->n_groups++;
 	}
-	for (size_t i = 0; i < cfg->n_keep_caps; i++) {
-		int c = cap_number(cfg->keep_caps[i]);
+	for (size_t i = 0; i < w->n_keep_caps; i++) {
+		int c = cap_number(w->keep_caps[i]);
 
 		if (c < 0 || c > 63) {
 			privs_free(out);
 			return vs_errf(err, EINVAL,
 				       "[sandbox] keep-caps: unknown capability '%s'",
-				       cfg->keep_caps[i]);
+				       w->keep_caps[i]);
 		}
 		out->caps |= (uint64_t)1 << c;
 	}

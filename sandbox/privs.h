@@ -8,7 +8,6 @@
 #include <sys/types.h>
 
 #include "common/err.h"
-#include "conf/config.h"
 
 /*
  * Who the emulator runs as.  vmseal runs as root to open (and label)
@@ -27,14 +26,27 @@ struct privs {
 	char group_name[64];
 };
 
+/* What [sandbox] asks for, as plain values (the config's strings). */
+struct privs_want {
+	const char *source;	/* where it was said (the config), for messages */
+	const char *user;	/* NAME or UID; NULL: none given */
+	const char *group;	/* NAME or GID; NULL: the user's primary group */
+	char *const *groups;	/* supplementary groups */
+	size_t n_groups;
+	char *const *keep_caps;	/* capability names */
+	size_t n_keep_caps;
+	bool allow_root;
+};
+
 /*
- * Resolves [sandbox] user, group, groups and keep-caps for a process whose
+ * Resolves user, group, groups and keep-caps for a process whose
  * effective uid is euid, and applies the rules: a user is required when
- * vmseal runs as root, and root itself only with allow-root = yes (then
+ * vmseal runs as root (launcher/identity.c gives a guest without one a
+ * uid of its own first), and root itself only with allow-root = yes (then
  * *warn_root is set); an unprivileged vmseal can only run the emulator as
  * itself, with no capabilities.  -EINVAL with err saying which key.
  */
-int privs_resolve(const struct guest_config *cfg, uid_t euid,
+int privs_resolve(const struct privs_want *w, uid_t euid,
 		  struct privs *out, bool *warn_root, struct vs_err *err);
 void privs_free(struct privs *p);
 
