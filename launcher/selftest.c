@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/escape.h"
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "launcher/commands.h"
@@ -135,6 +137,91 @@ static void filter_rows(struct report *rep)
 	}
 	free(ctl);
 	free(have_ctl);
+}
+
+static long sc_getpid(void) { return syscall(SYS_getpid); }
+static long sc_file_setattr(void) { return syscall(469, AT_FDCWD, "/nonexistent-vmseal-probe/x", NULL, 0, 0); }
+static long sc_470(void) { return syscall(470, 0, 0, 0, 0, 0, 0); }
+static long sc_1000(void) { return syscall(1000, 0, 0, 0, 0, 0, 0); }
+
+/*
+ * The ceiling: numbers above the table's highest answer ENOSYS.  This
+ * kernel has no syscall above it either, so the proof moves the ceiling
+ * of the very program vmseal loads down onto calls it does have.
+ */
+static void ceiling_rows(struct report *rep)
+{
+	static const struct {
+		const char *name;
+		long (*run)(void);
+		int max_nr;	/* 0: the table's own ceiling */
+	} rows[] = {
+		{ "getpid (39) with the ceiling moved to 38", sc_getpid, 38 },
+		{ "file_setattr (469) with the ceiling moved to 468", sc_file_setattr, 468 },
+		{ "syscall 470", sc_470, 0 },
+		{ "syscall 1000", sc_1000, 0 },
+	};
+	const struct policy_opts o = { .policy = VS_POLICY_DENY };
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct probe pr = { rows[i].name, rows[i].run,
+					  { { EXPECT_ERRNO, ENOSYS },
+					    { EXPECT_ERRNO, ENOSYS },
+					    { EXPECT_ERRNO, ENOSYS } }, "" };
+		struct probe_result r, ctl;
+		struct vs_filter *f = NULL;
+		struct vs_err err = { 0 };
+		char got[64], cgot[64], note[160];
+		int rc;
+
+		rc = rows[i].max_nr ?
+			     policy_build_ceiling(&o, rows[i].max_nr, &f, &err) :
+			     policy_build(&o, &f, &err);
+		if (rc == 0)
+			rc = probe_run_filter(&pr, f, &r, &err);
+		policy_free(f);
+		if (rc == 0 && rows[i].max_nr)
+			rc = probe_run(&pr, VS_POLICY_DENY, false, &ctl, &err);
+		if (rc < 0) {
+			row(rep, ROW_FAIL, "ceiling", rows[i].name, err.msg, NULL);
+			continue;
+		}
+		probe_describe(&r, got, sizeof(got));
+		if (!probe_check(&pr, VS_POLICY_DENY, &r)) {
+			row(rep, ROW_FAIL, "ceiling", rows[i].name, got, "want ENOSYS");
+			continue;
+		}
+		if (rows[i].max_nr) {
+			if (probe_check(&pr, VS_POLICY_DENY, &ctl)) {
+				row(rep, ROW_FAIL, "ceiling", rows[i].name, got,
+				    "the same with the table's ceiling: proves nothing");
+				continue;
+			}
+			snprintf(note, sizeof(note), "with the table's ceiling: %s",
+				 probe_describe(&ctl, cgot, sizeof(cgot)));
+		} else {
+			snprintf(note, sizeof(note),
+				 "above %d, Linux %s; not killed", policy_syscall_max(),
+				 syscalls_x86_64_kernel);
+		}
+		row(rep, ROW_PASS, "ceiling", rows[i].name, got, note);
+	}
+}
+
+/* What a denial log line makes of a path built to forge a line. */
+static void log_rows(struct report *rep)
+{
+	static const char forged[] = "/x\nvmseal: broker locked on request: FAKE\x1b[2K\r\xff";
+	char out[VS_ESCAPE_SIZE(sizeof(forged))];
+
+	vs_escape(forged, out, sizeof(out));
+	if (strpbrk(out, "\n\r\x1b") || strchr(out, '\xff') ||
+	    !strstr(out, "\\nvmseal: broker locked"))
+		row(rep, ROW_FAIL, "logs", "a path forging a 'vmseal: broker locked' line",
+		    out, "newline, CR, ESC or a non-UTF-8 byte left raw");
+	else
+		row(rep, ROW_PASS, "logs", "a path forging a 'vmseal: broker locked' line",
+		    out, "every log line, syslog and the relayed emulator output are escaped");
 }
 
 static void broker_rows(struct report *rep)
@@ -418,6 +505,8 @@ int cmd_selftest(const struct cli *cli)
 	else
 		printf("%s\n", head);
 	filter_rows(&rep);
+	ceiling_rows(&rep);
+	log_rows(&rep);
 	broker_rows(&rep);
 	sibling_rows(&rep);
 	if (cli->guest)

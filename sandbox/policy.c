@@ -117,6 +117,26 @@ int policy_build(const struct policy_opts *o, struct vs_filter **out,
 		       o->kernel_ro_opens ? " with kernel read-only opens" : "");
 }
 
+int policy_build_ceiling(const struct policy_opts *o, int max_nr,
+			 struct vs_filter **out, struct vs_err *err)
+{
+	struct vs_filter *f;
+	int rc = policy_build(o, &f, err);
+
+	if (rc < 0)
+		return rc;
+	f->owned = calloc(f->len, sizeof(*f->owned));
+	if (!f->owned) {
+		free(f);
+		return vs_errf(err, ENOMEM, "no memory for the filter");
+	}
+	memcpy(f->owned, f->prog, f->len * sizeof(*f->owned));
+	policy_ceiling(max_nr, f->owned);
+	f->prog = f->owned;
+	*out = f;
+	return 0;
+}
+
 void policy_free(struct vs_filter *f)
 {
 	if (!f)

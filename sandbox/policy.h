@@ -139,6 +139,14 @@ int policy_build(const struct policy_opts *o, struct vs_filter **out,
 void policy_free(struct vs_filter *f);
 
 /*
+ * The same filter with its ceiling at max_nr instead of the table's
+ * highest number: for proving the ceiling live on a syscall this kernel
+ * has (selftest moves it below getpid).
+ */
+int policy_build_ceiling(const struct policy_opts *o, int max_nr,
+			 struct vs_filter **out, struct vs_err *err);
+
+/*
  * Sets NO_NEW_PRIVS and loads f into the calling thread with seccomp(2);
  * with the broker policy *notify_fd receives the user-notification
  * listener, otherwise -1.  For the child just before exec.

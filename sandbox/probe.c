@@ -255,7 +255,6 @@ static long p_lremovexattr(void) { return syscall(SYS_lremovexattr, NOWHERE, "us
 #define NR_OPEN_TREE_ATTR 467
 #define NR_FILE_GETATTR 468
 #define NR_FILE_SETATTR 469
-#define NR_CACHESTAT 451
 #define OPEN_TREE_CLOEXEC_FLAG O_CLOEXEC
 
 /* struct xattr_args and struct file_attr, zeroed. */
@@ -309,11 +308,8 @@ static long p_lsm_set_self_attr(void) { return syscall(NR_LSM_SET_SELF_ATTR, 0, 
 static long p_mq_open(void) { return syscall(SYS_mq_open, "vmseal-probe-none", O_RDONLY, 0, NULL); }
 static long p_mq_unlink(void) { return syscall(SYS_mq_unlink, "vmseal-probe-none"); }
 static long p_mseal(void) { return syscall(NR_MSEAL, 0, 0, 0); }
-static long p_cachestat(void) { return syscall(NR_CACHESTAT, -1, NULL, NULL, 0); }
 
-/* Above the table's highest number: the ceiling answers. */
-static long p_nr_470(void) { return syscall(470, 0, 0, 0, 0, 0, 0); }
-static long p_nr_1000(void) { return syscall(1000, 0, 0, 0, 0, 0, 0); }
+/* x32 numbers above the ceiling still kill (selftest's ceiling rows). */
 static long p_nr_x32_470(void) { return syscall(X32_BIT | 470, 0, 0, 0, 0, 0, 0); }
 
 /* Newer glibc needs these: they must stay allowed. */
@@ -457,9 +453,6 @@ const struct probe probes[] = {
 	{ "mq_open", p_mq_open, ALL(E(EPERM)), "no objects by name" },
 	{ "mq_unlink", p_mq_unlink, ALL(E(EPERM)), "no objects by name" },
 	{ "mseal (len 0)", p_mseal, ALL(OK), "reviewed and allowed (Linux 6.10)" },
-	{ "cachestat (bad fd)", p_cachestat, ALL(E(EBADF)), "reviewed and allowed (Linux 6.5)" },
-	{ "syscall 470", p_nr_470, ALL(E(ENOSYS)), "above the table: the ceiling" },
-	{ "syscall 1000", p_nr_1000, ALL(E(ENOSYS)), "above the table: the ceiling" },
 	{ "x32 syscall 470", p_nr_x32_470, ALL(KILL), "x32 numbers still kill" },
 	{ "rseq", p_rseq, ALL(OK), "newer glibc needs it" },
 	{ "close_range", p_close_range, ALL(OK), "newer glibc needs it" },

@@ -13,6 +13,8 @@
 
 static long p_getpid(void) { return syscall(SYS_getpid); }
 static long p_nr_469(void) { return syscall(469, -1, NULL, NULL, 0, 0); }
+static long p_nr_470(void) { return syscall(470, 0, 0, 0, 0, 0, 0); }
+static long p_nr_1000(void) { return syscall(1000, 0, 0, 0, 0, 0, 0); }
 
 /* The ceiling moved down to max_nr: what getpid (39) then answers. */
 static void ceiling_at(int max_nr, long (*call)(void), const char *name,
@@ -34,7 +36,7 @@ static void ceiling_at(int max_nr, long (*call)(void), const char *name,
 		ok(0, "ceiling %d: %s: %s", max_nr, name, err.msg);
 	} else if (refused) {
 		ok(r.outcome == PROBE_RETURNED && r.ret < 0 && r.err == ENOSYS,
-		   "ceiling lowered to %d: %s answers ENOSYS (%s)", max_nr, name,
+		   "with the ceiling at %d: %s answers ENOSYS (%s)", max_nr, name,
 		   probe_describe(&r, got, sizeof(got)));
 	} else {
 		ok(r.outcome == PROBE_RETURNED && !(r.ret < 0 && r.err == ENOSYS),
@@ -183,6 +185,22 @@ int main(void)
 	ceiling_at(38, p_getpid, "getpid (39)", true);
 	ceiling_at(policy_syscall_max(), p_getpid, "getpid (39)", false);
 	ceiling_at(468, p_nr_469, "file_setattr (469)", true);
+	ceiling_at(policy_syscall_max(), p_nr_470, "syscall 470", true);
+	ceiling_at(policy_syscall_max(), p_nr_1000, "syscall 1000", true);
+	{
+		/* The program vmseal loads, its ceiling moved the same way. */
+		const struct policy_opts o = { .policy = VS_POLICY_DENY };
+		const struct probe pr = { "getpid", p_getpid, { { EXPECT_SUCCESS, 0 } }, "" };
+		struct vs_filter *f = NULL;
+		struct vs_err err = { 0 };
+		struct probe_result r;
+
+		ok(policy_build_ceiling(&o, 38, &f, &err) == 0 &&
+		   probe_run_filter(&pr, f, &r, &err) == 0 &&
+		   r.outcome == PROBE_RETURNED && r.ret < 0 && r.err == ENOSYS,
+		   "policy_build_ceiling(38): getpid answers ENOSYS under the loaded program");
+		policy_free(f);
+	}
 	table_against_list();
 	precompiled_equal_live();
 
