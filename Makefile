@@ -88,7 +88,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 
 DEB_DEPS := gcc make pkg-config libc6-dev libseccomp-dev \
 	libselinux1-dev libinih-dev libjson-c-dev qemu-system-x86 qemu-utils cpio strace \
-	libvirt-daemon-system libvirt-clients mandoc
+	libvirt-daemon-system libvirt-clients mandoc bubblewrap
 
 # make install PREFIX=/usr/local DESTDIR=...
 PREFIX ?= /usr/local
@@ -212,9 +212,14 @@ e2e: test-bins
 # run (bench/run.sh): one table, and JSON in bench/out/.  REPS= to change
 # the runs (10 by default).
 BENCH_O := build-bench
-BENCH_TOOLS := $(BENCH_O)/bench/bench_launch $(BENCH_O)/bench/bench_broker
+BENCH_TOOLS := $(BENCH_O)/bench/bench_launch $(BENCH_O)/bench/bench_broker \
+	$(BENCH_O)/bench/bench_exec
 
 $(BENCH_O)/bench/bench_launch: bench/tools/bench_launch.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
+
+$(BENCH_O)/bench/bench_exec: bench/tools/bench_exec.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
