@@ -117,7 +117,7 @@ static void log_notes(struct strv *notes)
 }
 
 int labels_prepare(struct labels *l, const struct guest_config *cfg,
-		   const struct plan *p)
+		   const struct plan *p, const char *run_dir)
 {
 	struct strv notes = STRV_INIT;
 	struct vs_err err = { 0 };
@@ -146,7 +146,8 @@ int labels_prepare(struct labels *l, const struct guest_config *cfg,
 		if (!cfg->image_label && !cfg->backing_label)
 			return 0;
 	}
-	rc = label_session_start(&l->s, rundir_base(), cfg->name, &notes, &err);
+	rc = label_session_start(&l->s, run_dir ?: rundir_base(), cfg->name,
+				 &notes, &err);
 	log_notes(&notes);
 	if (rc < 0)
 		return run_fail(&err, EXIT_SANDBOX);

@@ -33,10 +33,11 @@ struct labels {
 /*
  * In prepare(), with the chains open and the run lock held: labels every
  * member through its descriptor.  0, or the exit code (71) after logging
- * why; l must be released either way.
+ * why; l must be released either way.  run_dir: the runtime base (NULL:
+ * rundir_base()).
  */
 int labels_prepare(struct labels *l, const struct guest_config *cfg,
-		   const struct plan *p);
+		   const struct plan *p, const char *run_dir);
 
 /* Restores what labels_prepare() applied; logs what it could not. */
 void labels_release(struct labels *l);

@@ -205,7 +205,7 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 		.exclusive = r->privs.change,
 		.share = cfg->share_user,
 	};
-	if (rundir_take(r->name, &owner, &r->rd, &err) < 0) {
+	if (rundir_take(r->opts->run_dir, r->name, &owner, &r->rd, &err) < 0) {
 		if (err.code == EBUSY || err.code == EUSERS)
 			return run_fail(&err, EXIT_UNAVAILABLE);
 		if (!rundir_optional)
@@ -271,7 +271,7 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	if (rc)
 		return rc;
 	/* Labelled last: any failure from here on restores them in release. */
-	return labels_prepare(&r->labels, cfg, &r->plan);
+	return labels_prepare(&r->labels, cfg, &r->plan, r->opts->run_dir);
 }
 
 /*

@@ -12,6 +12,7 @@ struct run_opts {
 	bool daemon;		/* detach; `run` returns once the guest is up */
 	const char *pidfile;	/* also write the supervisor's pid here */
 	const char *log;	/* daemon: log here (reopened on SIGHUP), not syslog */
+	const char *run_dir;	/* the runtime base; NULL: rundir_base() */
 };
 
 /* `vmseal run`: launches and supervises; the exit code. */

@@ -124,7 +124,7 @@ static int uid_in_use(int base_fd, const char *name,
 }
 
 /* Refuses a uid another running guest has; else registers ours. */
-static int register_uid(int base_fd, const char *name,
+static int register_uid(const char *base, int base_fd, const char *name,
 			const struct rundir_owner *o, struct rundir *rd,
 			struct vs_err *err)
 {
@@ -136,7 +136,7 @@ static int register_uid(int base_fd, const char *name,
 		      O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return vs_errnof(err, errno, "cannot lock %s/.identity.lock",
-				 rundir_base());
+				 base);
 	rc = uid_in_use(base_fd, name, o, err);
 	if (rc < 0)
 		return rc;
@@ -144,9 +144,8 @@ static int register_uid(int base_fd, const char *name,
 	rd->id_fd = openat(base_fd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 			   0600);
 	if (rd->id_fd < 0)
-		return vs_errnof(err, errno, "cannot create %s/%s", rundir_base(),
-				 file);
-	rd->id_path = xasprintf("%s/%s", rundir_base(), file);
+		return vs_errnof(err, errno, "cannot create %s/%s", base, file);
+	rd->id_path = xasprintf("%s/%s", base, file);
 	/*
 	 * We hold RUN/NAME's lock: nobody else registers this name.  Written
 	 * over, then cut to its length: a truncation to 0 would make ext4
@@ -164,17 +163,19 @@ static int register_uid(int base_fd, const char *name,
 	return 0;
 }
 
-int rundir_take(const char *name, const struct rundir_owner *o,
-		struct rundir *rd, struct vs_err *err)
+int rundir_take(const char *base, const char *name,
+		const struct rundir_owner *o, struct rundir *rd,
+		struct vs_err *err)
 {
-	const char *base = rundir_base();
 	_cleanup_fd_ int base_fd = -1;
 	pid_t other;
 	int rc;
 
+	if (!base)
+		base = rundir_base();
 	memset(rd, 0, sizeof(*rd));
 	rd->fd = rd->lock_fd = rd->id_fd = -1;
-	rd->path = rundir_path(name);
+	rd->path = xasprintf("%s/%s", base, name);
 	vs_err_ctx(err, "%s", rd->path);
 	base_fd = open_trusted_dir(AT_FDCWD, base, geteuid(), 0755, err);
 	if (base_fd < 0)
@@ -191,7 +192,7 @@ int rundir_take(const char *name, const struct rundir_owner *o,
 	}
 	if (flock(rd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK &&
-		    rundir_read_pid(name, RUNDIR_PID, &other) == 0)
+		    rundir_read_pid_in(base, name, RUNDIR_PID, &other) == 0)
 			vs_errf(err, EBUSY, "guest %s is already running (vmseal pid %d)",
 				name, (int)other);
 		else
@@ -200,7 +201,7 @@ int rundir_take(const char *name, const struct rundir_owner *o,
 		goto fail;
 	}
 	rd->held = true;
-	if (o->exclusive && register_uid(base_fd, name, o, rd, err) < 0)
+	if (o->exclusive && register_uid(base, base_fd, name, o, rd, err) < 0)
 		goto fail;
 	/*
 	 * The emulator makes its sockets here, and nowhere else; no group or
@@ -316,10 +317,11 @@ void rundir_release(struct rundir *rd)
 	rd->fd = rd->lock_fd = rd->id_fd = -1;
 }
 
-int rundir_read_pid(const char *name, const char *file, pid_t *pid)
+int rundir_read_pid_in(const char *base, const char *name, const char *file,
+		       pid_t *pid)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/%s", rundir_base(), name,
-					      file);
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", base ?: rundir_base(),
+					      name, file);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	int v;
 
@@ -329,6 +331,11 @@ int rundir_read_pid(const char *name, const char *file, pid_t *pid)
 		return -EINVAL;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+int rundir_read_pid(const char *name, const char *file, pid_t *pid)
+{
+	return rundir_read_pid_in(NULL, name, file, pid);
 }
 
 int rundir_running(const char *name)

@@ -50,14 +50,15 @@ const char *rundir_base(void);
 char *rundir_path(const char *name);
 
 /*
- * Creates and takes RUN/NAME for this process; -EBUSY when another vmseal
+ * Creates and takes BASE/NAME (BASE NULL: RUN) for this process; -EBUSY when another vmseal
  * holds it, with err naming its pid; -EUSERS when o->exclusive and a
  * running guest has o->uid (err names it).  RUN/NAME is then owned by
  * o->uid:o->gid (the emulator's user, who makes its sockets there and
  * nowhere else), mode 0700: nobody else reaches what is inside.
  */
-int rundir_take(const char *name, const struct rundir_owner *o,
-		struct rundir *rd, struct vs_err *err);
+int rundir_take(const char *base, const char *name,
+		const struct rundir_owner *o, struct rundir *rd,
+		struct vs_err *err);
 
 /* Writes "PID\n" to RUN/NAME/file, atomically. */
 int rundir_write_pid(const struct rundir *rd, const char *file, pid_t pid,
@@ -78,5 +79,8 @@ int rundir_running(const char *name);
 
 /* Reads RUN/NAME/file's pid; -ENOENT when there is none. */
 int rundir_read_pid(const char *name, const char *file, pid_t *pid);
+/* The same under BASE (NULL: RUN). */
+int rundir_read_pid_in(const char *base, const char *name, const char *file,
+		       pid_t *pid);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "common/fd.h"
 #include "common/xalloc.h"
 #include "launcher/commands.h"
+#include "launcher/exitcode.h"
 #include "launcher/qmp.h"
 #include "launcher/run.h"
 #include "launcher/selftest_siblings.h"
@@ -380,17 +382,74 @@ static void add_by_path(struct qmp *q, const char *node, const char *path,
 	json_object_put(cmd);
 }
 
+/*
+ * The forked child of emulator_rows(): stdin and stdout on /dev/null,
+ * stderr into errlog, then a whole `vmseal run` of cfg under run_dir.  A
+ * set-up step that fails ends it with 71, saying which on its stderr.
+ */
+static int emulator_child(const struct guest_config *cfg, const char *errlog,
+			  const char *run_dir)
+{
+	int efd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	const char *step = NULL;
+
+	if (efd < 0)
+		step = "open of the error log";
+	else if (dup2(efd, STDERR_FILENO) < 0)
+		step = "dup2 onto stderr";
+	else if (nfd < 0)
+		step = "open of /dev/null";
+	else if (dup2(nfd, STDIN_FILENO) < 0 || dup2(nfd, STDOUT_FILENO) < 0)
+		step = "dup2 onto stdin and stdout";
+	if (step) {
+		dprintf(STDERR_FILENO, "vmseal selftest: child: %s: %s\n", step,
+			strerror(errno));
+		return EXIT_SANDBOX;
+	}
+	return run_guest(cfg, &(struct run_opts){ .run_dir = run_dir });
+}
+
+/*
+ * Connects to the child's QMP socket within wait_s seconds; gives up at
+ * once when the child has exited, with its status and first error line.
+ */
+static int emulator_qmp(struct qmp *q, const char *sock, pid_t child,
+			const char *errlog, int wait_s, struct vs_err *err)
+{
+	for (int i = 0; i < wait_s * 10; i++) {
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		int status;
+
+		if (qmp_open(q, sock, 0, err) == 0)
+			return 0;
+		if (waitpid(child, &status, WNOHANG) == child) {
+			_cleanup_fclose_ FILE *f = fopen(errlog, "re");
+			char line[200] = "";
+
+			if (f && fgets(line, sizeof(line), f))
+				line[strcspn(line, "\n")] = '\0';
+			return vs_errf(err, ECHILD, "vmseal run exited %d: %s",
+				       WIFEXITED(status) ? WEXITSTATUS(status) :
+							   128 + WTERMSIG(status),
+				       line[0] ? line : "(no message)");
+		}
+		nanosleep(&pause, NULL);
+	}
+	return -err->code;
+}
+
 static void emulator_rows(struct report *rep, const char *emulator)
 {
 	const char *group = "emulator";
 	struct bt_fixture f;
 	struct vs_err err = { 0 };
 	_cleanup_free_ char *ini = NULL, *disk = NULL, *sock = NULL;
-	_cleanup_free_ char *errlog = NULL, *run = NULL;
+	_cleanup_free_ char *errlog = NULL, *run = NULL, *record = NULL;
 	char reply[4096], name[64];
 	struct guest_config *cfg = NULL;
 	struct qmp q = { .fd = -1 };
-	pid_t child, emu;
+	pid_t child = -1, emu;
 	int status, fd;
 
 	if (bt_fixture_make(&f, &err) < 0) {
@@ -402,6 +461,7 @@ static void emulator_rows(struct report *rep, const char *emulator)
 	run = xasprintf("%s/runtime", f.dir);
 	sock = xasprintf("%s/%s/qmp.sock", run, name);
 	errlog = xasprintf("%s/stderr", f.dir);
+	record = xasprintf("%s/chain.json", f.dir);
 	fd = open(disk, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 || close(fd) < 0) {
 		row(rep, ROW_FAIL, group, "scratch disk", strerror(errno), NULL);
@@ -413,34 +473,32 @@ static void emulator_rows(struct report *rep, const char *emulator)
 			"args = -machine none -nodefaults -display none -S\n"
 			"args = -qmp unix:%s,server=on,wait=off\n"
 			"[sandbox]\n%s\n"
+			"[chain]\nrecord = %s\n"
 			"[disk d]\nimage = %s\nformat = raw\ndevice = none\n",
 			name, emulator, sock,
-			geteuid() == 0 ? "user = nobody" : "", disk);
-	/* The emulator's user must reach its runtime directory. */
-	chmod(f.dir, 0755);
+			geteuid() == 0 ? "user = nobody" : "", record, disk);
 	if (config_parse("selftest.ini", ini, strlen(ini), &cfg, &err) < 0) {
 		row(rep, ROW_FAIL, group, "config", err.msg, NULL);
 		goto out;
 	}
-	setenv("VMSEAL_RUN_DIR", run, 1);
-	mkdir(run, 0755);
+	/*
+	 * The emulator's user must reach its runtime directory: modes set
+	 * by chmod, whatever the umask.
+	 */
+	if (chmod(f.dir, 0755) < 0 || mkdir(run, 0755) < 0 ||
+	    chmod(run, 0755) < 0) {
+		row(rep, ROW_FAIL, group, "runtime directory", strerror(errno),
+		    run);
+		goto out;
+	}
 	fflush(NULL);
 	child = fork();
-	if (child == 0) {
-		int efd = open(errlog, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-
-		if (efd >= 0)
-			dup2(efd, STDERR_FILENO);
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		_exit(run_guest(cfg, &(struct run_opts){ .verbose = false }));
-	}
-	unsetenv("VMSEAL_RUN_DIR");
-	if (child < 0 || qmp_open(&q, sock, 20, &err) < 0) {
+	if (child == 0)
+		_exit(emulator_child(cfg, errlog, run));
+	if (child < 0 || emulator_qmp(&q, sock, child, errlog, 20, &err) < 0) {
 		row(rep, ROW_FAIL, group, "starts under the broker, QMP answers",
 		    child < 0 ? strerror(errno) : err.msg, NULL);
-		if (child > 0) {
+		if (child > 0 && waitpid(child, &status, WNOHANG) == 0) {
 			kill(child, SIGTERM);
 			waitpid(child, &status, 0);
 		}
@@ -448,10 +506,11 @@ static void emulator_rows(struct report *rep, const char *emulator)
 	}
 	row(rep, ROW_PASS, group, "starts under the broker, QMP answers",
 	    emulator, NULL);
-	setenv("VMSEAL_RUN_DIR", run, 1);
-	if (rundir_read_pid(name, RUNDIR_EMU_PID, &emu) == 0)
+	if (rundir_read_pid_in(run, name, RUNDIR_EMU_PID, &emu) == 0)
 		process_rows(rep, group, emu);
-	unsetenv("VMSEAL_RUN_DIR");
+	else
+		row(rep, ROW_FAIL, group, "emulator process", "no emulator.pid",
+		    run);
 	add_by_path(&q, "byname", disk, false, reply, sizeof(reply));
 	row(rep, strstr(reply, "Permission denied") ? ROW_PASS : ROW_FAIL, group,
 	    "blockdev-add of its own disk by path", reply, NULL);
@@ -478,6 +537,7 @@ out:
 	config_free(cfg);
 	unlink(disk);
 	unlink(errlog);
+	unlink(record);
 	if (run) {
 		_cleanup_free_ char *d = xasprintf("%s/%s", run, name);
 		_cleanup_free_ char *l = xasprintf("%s/vmseal.lock", d);

@@ -649,14 +649,44 @@ static void test_chain_keys(void)
 		       "backing-format unset: none");
 		config_free(c);
 	}
-	c = accepts("defaults", HDR "name = g7\n[disk a]\nimage = /i/a\nformat = vmdk\n",
-		    strlen(HDR "name = g7\n[disk a]\nimage = /i/a\nformat = vmdk\n"));
-	if (c) {
-		is_str(c->record, "/var/lib/vmseal/chains/g7.json",
-		       "record defaults to /var/lib/vmseal/chains/NAME.json");
-		ok(!c->disks[0].allow_data_file && !c->disks[0].allow_blockdev,
-		   "data-file and block-device default to deny");
+	/*
+	 * The record's default follows VMSEAL_STATE_DIR: this test sets the
+	 * variable itself (and puts the caller's value back), whatever the
+	 * environment it was started in.
+	 */
+	{
+		const char *was = getenv("VMSEAL_STATE_DIR");
+		char *saved = was ? xstrdup(was) : NULL;
+		static const char g7[] =
+			HDR "name = g7\n[disk a]\nimage = /i/a\nformat = vmdk\n";
+
+		unsetenv("VMSEAL_STATE_DIR");
+		c = accepts("defaults", g7, strlen(g7));
+		if (c) {
+			is_str(c->record, "/var/lib/vmseal/chains/g7.json",
+			       "record defaults to /var/lib/vmseal/chains/NAME.json");
+			ok(!c->disks[0].allow_data_file &&
+				   !c->disks[0].allow_blockdev,
+			   "data-file and block-device default to deny");
+			config_free(c);
+		}
+		setenv("VMSEAL_STATE_DIR", "/srv/vmseal-state", 1);
+		c = NULL;
+		parse_len(g7, strlen(g7), &c, &(struct vs_err){ 0 });
+		is_str(c ? c->record : "(refused)", "/srv/vmseal-state/chains/g7.json",
+		       "VMSEAL_STATE_DIR=/srv/vmseal-state: the record in its chains/");
 		config_free(c);
+		setenv("VMSEAL_STATE_DIR", "relative/state", 1);
+		c = NULL;
+		parse_len(g7, strlen(g7), &c, &(struct vs_err){ 0 });
+		is_str(c ? c->record : "(refused)", "/var/lib/vmseal/chains/g7.json",
+		       "a relative VMSEAL_STATE_DIR is ignored");
+		config_free(c);
+		if (saved)
+			setenv("VMSEAL_STATE_DIR", saved, 1);
+		else
+			unsetenv("VMSEAL_STATE_DIR");
+		free(saved);
 	}
 	c = accepts("record = none", HDR "[chain]\nrecord = none\n",
 		    strlen(HDR "[chain]\nrecord = none\n"));
