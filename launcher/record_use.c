@@ -49,10 +49,11 @@ static size_t writable_files(const struct plan_disk *pd,
 	return n;
 }
 
-/* RUN/.chains, created 0755 when create; -errno. */
-static int live_dir(bool create)
+/* BASE/.chains (BASE NULL: RUN), created 0755 when create; -errno. */
+static int live_dir(const char *base, bool create)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/%s", rundir_base(), LIVE_DIR);
+	_cleanup_free_ char *dir = xasprintf("%s/%s", base ?: rundir_base(),
+					     LIVE_DIR);
 	struct stat st;
 	int fd;
 
@@ -73,9 +74,10 @@ static int live_dir(bool create)
  * 1 with err set when a member of p (any disk, any depth, data files
  * too) is a file another running guest may write; 0 when none.
  */
-static int other_running(const struct plan *p, struct vs_err *err)
+static int other_running(const char *base, const struct plan *p,
+			 struct vs_err *err)
 {
-	_cleanup_fd_ int dfd = live_dir(false);
+	_cleanup_fd_ int dfd = live_dir(base, false);
 	DIR *d;
 	struct dirent *e;
 	int found = 0;
@@ -214,14 +216,14 @@ static int load(const struct guest_config *cfg, struct json_object **rec)
 	return r < 0 ? run_fail(&err, EXIT_IMAGE) : 0;
 }
 
-static int check_locked(const struct plan *p, bool say)
+static int check_locked(const char *base, const struct plan *p, bool say)
 {
 	struct json_object *rec = NULL;
 	struct vs_err err = { 0 };
 	int rc;
 
 	warn_raw(p);
-	if (other_running(p, &err))
+	if (other_running(base, p, &err))
 		return run_fail(&err, EXIT_IMAGE);
 	if (!p->cfg->record)
 		return 0;
@@ -234,7 +236,7 @@ static int check_locked(const struct plan *p, bool say)
 
 int record_check(const struct plan *p)
 {
-	return check_locked(p, false);
+	return check_locked(NULL, p, false);
 }
 
 static char *text_of(const struct plan *p)
@@ -254,10 +256,11 @@ static char *text_of(const struct plan *p)
 	return text;
 }
 
-/* Takes RUN/.chains.lock (check and register as one step); fd or -errno. */
-static int live_lock(void)
+/* Takes BASE/.chains.lock (check and register as one step); fd or -errno. */
+static int live_lock(const char *base)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s", rundir_base(), LIVE_LOCK);
+	_cleanup_free_ char *path = xasprintf("%s/%s", base ?: rundir_base(),
+					      LIVE_LOCK);
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
@@ -272,20 +275,20 @@ static int live_lock(void)
 static int live_register(const struct plan *p, struct record_live *live,
 			 struct vs_err *err)
 {
-	_cleanup_fd_ int dfd = live_dir(true);
+	const char *base = live->base ?: rundir_base();
+	_cleanup_fd_ int dfd = live_dir(base, true);
 	_cleanup_fd_ int fd = -1;
 	char *text = xstrdup(""), *t;
 	int r;
 
 	if (dfd < 0)
-		return vs_errnof(err, -dfd, "cannot use %s/%s", rundir_base(),
-				 LIVE_DIR);
+		return vs_errnof(err, -dfd, "cannot use %s/%s", base, LIVE_DIR);
 	fd = openat(dfd, p->cfg->name,
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, 0) < 0) {
 		free(text);
 		return vs_errnof(err, errno, "cannot take %s/%s/%s",
-				 rundir_base(), LIVE_DIR, p->cfg->name);
+				 base, LIVE_DIR, p->cfg->name);
 	}
 	for (size_t k = 0; k < p->n_disks; k++) {
 		const struct stat *st[2];
@@ -305,8 +308,8 @@ static int live_register(const struct plan *p, struct record_live *live,
 	free(text);
 	if (r < 0)
 		return vs_errnof(err, -r, "cannot write %s/%s/%s",
-				 rundir_base(), LIVE_DIR, p->cfg->name);
-	live->path = xasprintf("%s/%s/%s", rundir_base(), LIVE_DIR,
+				 base, LIVE_DIR, p->cfg->name);
+	live->path = xasprintf("%s/%s/%s", base, LIVE_DIR,
 			       p->cfg->name);
 	live->fd = steal_fd(&fd);
 	return 0;
@@ -316,16 +319,16 @@ int record_use(const struct plan *p, struct record_live *live)
 {
 	const struct guest_config *cfg = p->cfg;
 	struct vs_err err = { 0 };
-	_cleanup_fd_ int lock = live_lock();
+	_cleanup_fd_ int lock = live_lock(live->base);
 	char buf[2200], *text;
 	int rc;
 
 	if (lock < 0) {
-		vs_errnof(&err, -lock, "cannot lock %s/%s", rundir_base(),
-			  LIVE_LOCK);
+		vs_errnof(&err, -lock, "cannot lock %s/%s",
+			  live->base ?: rundir_base(), LIVE_LOCK);
 		return run_fail(&err, EXIT_SANDBOX);
 	}
-	rc = check_locked(p, true);
+	rc = check_locked(live->base, p, true);
 	if (rc)
 		return rc;
 	if (live_register(p, live, &err) < 0)
@@ -388,8 +391,8 @@ int cmd_chain_accept(const struct cli *cli)
 		rc = run_fail(&err, EXIT_IMAGE);
 		goto out;
 	}
-	lock = live_lock();
-	if (other_running(&plan, &err)) {
+	lock = live_lock(NULL);
+	if (other_running(NULL, &plan, &err)) {
 		rc = run_fail(&err, EXIT_IMAGE);
 		goto out_plan;
 	}

@@ -23,8 +23,9 @@
 struct record_live {
 	int fd;		/* RUN/.chains/NAME, flock'ed LOCK_EX; -1 */
 	char *path;
+	const char *base;	/* RUN for this run; NULL: rundir_base() */
 };
-#define RECORD_LIVE_INIT { .fd = -1, .path = NULL }
+#define RECORD_LIVE_INIT { .fd = -1, .path = NULL, .base = NULL }
 
 /*
  * `check`: compares every disk with the record and refuses moved

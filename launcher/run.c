@@ -267,6 +267,7 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	if (rc)
 		return rc;
 	/* Under the run lock, so two launches never race on the record. */
+	r->live.base = r->opts->run_dir;
 	rc = record_use(&r->plan, &r->live);
 	if (rc)
 		return rc;
