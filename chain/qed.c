@@ -164,18 +164,16 @@ int qed_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 		return field_err(err, EINVAL, OFF_BACKING_OFFSET,
 				 "backing file name offset 0x%llx lies inside the header fields (%d bytes)",
 				 (unsigned long long)name_off, QED_HEADER_LEN);
+	/*
+	 * Inside the header is inside the file too: the L1 checks above put
+	 * the header's end at or before the L1 table, which lies in the file.
+	 */
 	if (name_off + name_len > header_bytes)
 		return field_err(err, EINVAL, OFF_BACKING_OFFSET,
 				 "backing file name at 0x%llx (%llu bytes) runs past the header (%llu bytes)",
 				 (unsigned long long)name_off,
 				 (unsigned long long)name_len,
 				 (unsigned long long)header_bytes);
-	if (name_off + name_len > file_size)
-		return field_err(err, EINVAL, OFF_BACKING_OFFSET,
-				 "backing file name at 0x%llx (%llu bytes) lies beyond end of file (%llu bytes)",
-				 (unsigned long long)name_off,
-				 (unsigned long long)name_len,
-				 (unsigned long long)file_size);
 	if (name_off + name_len > len) {
 		if (name_off + name_len > VS_HEADER_MAX)
 			return field_err(err, EINVAL, OFF_BACKING_OFFSET,

@@ -467,7 +467,7 @@ static int mem_fd(struct broker *b, pid_t pid, bool fresh)
 	return fd;
 }
 
-static int read_path(struct broker *b, pid_t pid, unsigned long addr,
+int broker_read_path(struct broker *b, pid_t pid, unsigned long addr,
 		     char *out, size_t len)
 {
 	int rc = read_path_from(b, mem_fd(b, pid, false), addr, out, len);
@@ -684,7 +684,8 @@ int broker_handle(struct broker *b, struct broker_event *ev)
 		ev->reason = "not a call the broker serves";
 		goto deny;
 	}
-	rc = read_path(b, ev->pid, path_addr, ev->path, sizeof(ev->path));
+	rc = (b->read_path ?: broker_read_path)(b, ev->pid, path_addr, ev->path,
+						sizeof(ev->path));
 	/* The path is only trusted once the caller is known still waiting. */
 	if (notif_id_valid(b->notify_fd, req->id) < 0)
 		return 0;

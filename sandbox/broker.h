@@ -67,6 +67,13 @@ struct broker {
 	void *resp;
 	size_t req_size, resp_size;
 	unsigned long served, denied;
+	/*
+	 * How the path argument is read: NULL is broker_read_path().  A
+	 * test sets a wrapper that acts between the read and the check that
+	 * the caller still waits (its caller gone, say).
+	 */
+	int (*read_path)(struct broker *b, pid_t pid, unsigned long addr,
+			 char *out, size_t len);
 };
 
 /* What one request was and what the broker did with it. */
@@ -120,6 +127,14 @@ int broker_set_run_dir(struct broker *b, const char *dir, const char *keep,
  * caller went away), or -errno when the listener is gone.
  */
 int broker_handle(struct broker *b, struct broker_event *ev);
+
+/*
+ * Copies the path argument at addr out of thread pid's memory into out;
+ * 0 or -errno.  The caller is trusted only once the notification is
+ * known still valid, which broker_handle() checks after this read.
+ */
+int broker_read_path(struct broker *b, pid_t pid, unsigned long addr,
+		     char *out, size_t len);
 
 /*
  * The checks that need no file: path shape, flags, allowlist.  norm gets

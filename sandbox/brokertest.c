@@ -92,6 +92,13 @@ int bt_fixture_make(struct bt_fixture *f, struct vs_err *err)
 	free(p);
 	p = xasprintf("%s/notes", f->run);
 	put(p, "notes\n", 0644);
+	free(p);
+	/* unlink may remove sockets directly in the runtime dir only. */
+	p = xasprintf("%s/sub", f->run);
+	mkdir(p, 0755);
+	free(p);
+	p = xasprintf("%s/sub/nested.sock", f->run);
+	bind_socket(p);
 	f->image_fd = open(f->image, O_RDONLY | O_CLOEXEC);
 	if (f->image_fd < 0 || fstat(f->image_fd, &st) < 0) {
 		vs_errnof(err, errno, "opening %s", f->image);
@@ -110,18 +117,21 @@ void bt_fixture_remove(struct bt_fixture *f)
 		"allowed/data", "allowed/image.qcow2", "allowed/fifo",
 		"allowed/link-out", "allowed/swap", "allowed/swap.tmp",
 		"allowed/created", "secret", "run/stale.sock", "run/notes",
-		NULL,
+		"run/sub/nested.sock", NULL,
 	};
 
 	if (f->image_fd >= 0)
 		close(f->image_fd);
 	if (f->dir) {
+		_cleanup_free_ char *sub = xasprintf("%s/run/sub", f->dir);
+
 		for (const char *const *n = names; *n; n++) {
 			_cleanup_free_ char *p = xasprintf("%s/%s", f->dir, *n);
 
 			unlink(p);
 		}
 		rmdir(f->allowed);
+		rmdir(sub);
 		rmdir(f->run);
 		rmdir(f->dir);
 	}
@@ -277,6 +287,13 @@ static void c_unlink_file(struct bt_fixture *f, int out)
 
 static void c_unlink_outside(struct bt_fixture *f, int out) { unlink_say(out, f->secret); }
 
+static void c_unlink_nested(struct bt_fixture *f, int out)
+{
+	_cleanup_free_ char *p = xasprintf("%s/sub/nested.sock", f->run);
+
+	unlink_say(out, p);
+}
+
 /* IORING_OP_OPENAT, the open seccomp never sees, done by hand. */
 int bt_io_uring_openat(const char *path)
 {
@@ -397,13 +414,13 @@ static void c_race_flip(struct bt_fixture *f, int out)
 }
 
 /* In the serving process: swap allowed/swap between data and ../secret. */
-static void h_swap(void *arg, pid_t child, volatile bool *stop)
+static void h_swap(void *arg, pid_t child, atomic_bool *stop)
 {
 	struct bt_fixture *f = arg;
 	_cleanup_free_ char *link = xasprintf("%s/swap", f->allowed);
 	_cleanup_free_ char *tmp = xasprintf("%s/swap.tmp", f->allowed);
 
-	while (!*stop) {
+	while (!atomic_load(stop)) {
 		unlink(tmp);
 		(void)!symlink("../secret", tmp);
 		rename(tmp, link);
@@ -434,11 +451,11 @@ static void c_race_swap(struct bt_fixture *f, int out)
 	    SWAP_OPENS);
 }
 
-static void h_storm(void *arg, pid_t child, volatile bool *stop)
+static void h_storm(void *arg, pid_t child, atomic_bool *stop)
 {
 	struct timespec pause = { 0, 20000 };
 
-	while (!*stop) {
+	while (!atomic_load(stop)) {
 		kill(child, SIGUSR1);
 		nanosleep(&pause, NULL);
 	}
@@ -543,6 +560,8 @@ const struct bt_scenario bt_scenarios[] = {
 	T("unlink a stale socket in the runtime dir", c_unlink_sock, "ok removed"),
 	T("unlink a file in the runtime dir", c_unlink_file, "EPERM"),
 	T("unlink outside the runtime dir", c_unlink_outside, "EPERM"),
+	T("unlink a socket in a subdirectory of the runtime dir",
+	  c_unlink_nested, "EPERM"),
 	{ "race: path flipped allowed/image, 100000 opens", c_race_flip,
 	  "image-fds 0 ", NULL, false, true },
 	{ "race: symlink swapped data/../secret, 20000 opens", c_race_swap,
@@ -567,7 +586,7 @@ static void call_child(void *arg, int out)
 	c->sc->child(c->f, out);
 }
 
-static void call_helper(void *arg, pid_t child, volatile bool *stop)
+static void call_helper(void *arg, pid_t child, atomic_bool *stop)
 {
 	struct bt_call *c = arg;
 

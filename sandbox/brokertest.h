@@ -2,6 +2,7 @@
 #ifndef VS_SANDBOX_BROKERTEST_H
 #define VS_SANDBOX_BROKERTEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,7 +38,7 @@ struct bt_scenario {
 	/* What the child must print ("EACCES", "ok vmseal-allowed"), or
 	 * "killed" for death by SIGSYS. */
 	const char *expect;
-	void (*helper)(void *f, pid_t child, volatile bool *stop);
+	void (*helper)(void *f, pid_t child, atomic_bool *stop);
 	bool killable_broker;
 	bool race;		/* long-running: skipped by --quick */
 };

@@ -224,50 +224,44 @@ const char *privs_caps_str(uint64_t caps, char *buf, size_t len)
 	return buf;
 }
 
-static int check_ids(const struct privs *p, struct vs_err *err)
+int privs_check_ids(const struct privs *p, const struct privs_ids *got,
+		    struct vs_err *err)
 {
-	uid_t r, e, s;
-	gid_t rg, eg, sg;
-	gid_t got[64];
-	int n;
+	const uid_t *u = got->uid;
+	const gid_t *g = got->gid;
 
-	if (getresuid(&r, &e, &s) < 0 || r != p->uid || e != p->uid || s != p->uid)
+	if (u[0] != p->uid || u[1] != p->uid || u[2] != p->uid)
 		return vs_errf(err, EPERM, "uids read back as %u %u %u, not %u",
-			       (unsigned)r, (unsigned)e, (unsigned)s,
+			       (unsigned)u[0], (unsigned)u[1], (unsigned)u[2],
 			       (unsigned)p->uid);
-	if (getresgid(&rg, &eg, &sg) < 0 || rg != p->gid || eg != p->gid ||
-	    sg != p->gid)
+	if (g[0] != p->gid || g[1] != p->gid || g[2] != p->gid)
 		return vs_errf(err, EPERM, "gids read back as %u %u %u, not %u",
-			       (unsigned)rg, (unsigned)eg, (unsigned)sg,
+			       (unsigned)g[0], (unsigned)g[1], (unsigned)g[2],
 			       (unsigned)p->gid);
-	n = getgroups(64, got);
-	if (n < 0 || (size_t)n != p->n_groups)
+	if (got->n_groups < 0 || (size_t)got->n_groups != p->n_groups)
 		return vs_errf(err, EPERM,
-			       "%d supplementary groups read back, not %zu", n,
-			       p->n_groups);
-	for (int i = 0; i < n; i++) {
+			       "%d supplementary groups read back, not %zu",
+			       got->n_groups, p->n_groups);
+	for (int i = 0; i < got->n_groups; i++) {
 		bool listed = false;
 
 		for (size_t j = 0; j < p->n_groups; j++)
-			listed |= got[i] == p->groups[j];
+			listed |= got->groups[i] == p->groups[j];
 		if (!listed)
 			return vs_errf(err, EPERM,
 				       "supplementary group %u was not asked for",
-				       (unsigned)got[i]);
+				       (unsigned)got->groups[i]);
 	}
 	return 0;
 }
 
-static int check_caps(const struct privs *p, struct vs_err *err)
+int privs_check_caps(const struct privs *p, const uint64_t caps[5],
+		     struct vs_err *err)
 {
 	static const char *const names[5] = { "effective", "permitted",
 					       "inheritable", "bounding",
 					       "ambient" };
-	uint64_t caps[5];
-	int rc = privs_read_caps(getpid(), caps);
 
-	if (rc < 0)
-		return vs_errnof(err, -rc, "reading back the capabilities");
 	for (int i = 0; i < 5; i++) {
 		/* Bits above the kernel's last capability read as 0. */
 		if (caps[i] != p->caps)
@@ -277,6 +271,26 @@ static int check_caps(const struct privs *p, struct vs_err *err)
 				       names[i], caps[i], p->caps);
 	}
 	return 0;
+}
+
+int privs_verify(const struct privs *p, struct vs_err *err)
+{
+	gid_t groups[64];
+	struct privs_ids got = { .groups = groups };
+	uint64_t caps[5];
+	int rc;
+
+	if (getresuid(&got.uid[0], &got.uid[1], &got.uid[2]) < 0 ||
+	    getresgid(&got.gid[0], &got.gid[1], &got.gid[2]) < 0)
+		return vs_errnof(err, errno, "reading back the ids");
+	got.n_groups = getgroups(64, groups);
+	rc = privs_check_ids(p, &got, err);
+	if (rc < 0)
+		return rc;
+	rc = privs_read_caps(getpid(), caps);
+	if (rc < 0)
+		return vs_errnof(err, -rc, "reading back the capabilities");
+	return privs_check_caps(p, caps, err);
 }
 
 /*
@@ -295,7 +309,6 @@ int privs_drop(const struct privs *p, struct vs_err *err)
 		{ (uint32_t)(p->caps >> 32), (uint32_t)(p->caps >> 32),
 		  (uint32_t)(p->caps >> 32) },
 	};
-	int rc;
 
 	if (!p->change)
 		return 0;
@@ -334,8 +347,5 @@ int privs_drop(const struct privs *p, struct vs_err *err)
 			return vs_errnof(err, errno,
 					 "raising ambient capability %d", c);
 	}
-	rc = check_ids(p, err);
-	if (rc == 0)
-		rc = check_caps(p, err);
-	return rc;
+	return privs_verify(p, err);
 }

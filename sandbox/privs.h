@@ -59,6 +59,26 @@ void privs_free(struct privs *p);
 int privs_drop(const struct privs *p, struct vs_err *err);
 
 /*
+ * What privs_drop() reads back after the drop and compares with p: the
+ * real, effective and saved uids and gids, the supplementary groups
+ * (n_groups -1: unreadable) and the five capability sets.  Each check is
+ * a pure function of the values read, 0 or -EPERM with err naming what
+ * differs; privs_verify() reads this process's and checks both.
+ */
+struct privs_ids {
+	uid_t uid[3];
+	gid_t gid[3];
+	const gid_t *groups;
+	int n_groups;
+};
+
+int privs_check_ids(const struct privs *p, const struct privs_ids *got,
+		    struct vs_err *err);
+int privs_check_caps(const struct privs *p, const uint64_t caps[5],
+		     struct vs_err *err);
+int privs_verify(const struct privs *p, struct vs_err *err);
+
+/*
  * The capability masks of a process from /proc/PID/status (CapEff,
  * CapPrm, CapInh, CapBnd, CapAmb, in that order); 0 or -errno.
  */

@@ -18,7 +18,7 @@
 struct helper_arg {
 	const struct session_spec *s;
 	pid_t child;
-	volatile bool stop;
+	atomic_bool stop;
 };
 
 static void *helper_main(void *p)
@@ -100,6 +100,7 @@ int session_run(const struct session_spec *s, struct session_result *r,
 	size_t got = 0;
 	struct timespec t0;
 
+	atomic_init(&h.stop, false);
 	memset(r, 0, sizeof(*r));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_errnof(err, errno, "socketpair");
@@ -179,7 +180,7 @@ int session_run(const struct session_spec *s, struct session_result *r,
 			}
 		}
 	}
-	h.stop = true;
+	atomic_store(&h.stop, true);
 	if (have_thread)
 		pthread_join(thread, NULL);
 	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)

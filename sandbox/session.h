@@ -2,6 +2,7 @@
 #ifndef VS_SANDBOX_SESSION_H
 #define VS_SANDBOX_SESSION_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,7 +31,7 @@ struct session_spec {
 	 * In a thread of the serving process while the child runs (NULL for
 	 * none): stop when *stop becomes true.
 	 */
-	void (*helper)(void *arg, pid_t child, volatile bool *stop);
+	void (*helper)(void *arg, pid_t child, atomic_bool *stop);
 
 	/*
 	 * Serve from a subprocess and SIGKILL it when the child writes this

@@ -23,10 +23,12 @@ head_ini() {
 	printf '[vmseal]\nversion = 1\n[emulator]\nbinary = %s\nargs = -S\n' "$QEMU"
 }
 
-# expect NAME CODE MESSAGE-SUBSTRING: runs `vmseal run guest.ini` under
-# strace; checks the exit code, the message and that nothing was started.
+# expect NAME CODE MESSAGE-SUBSTRING [REASON...]: runs `vmseal run
+# guest.ini` under strace; checks the exit code, the message (and every
+# REASON in it too) and that nothing was started.
 expect() {
-	local name=$1 code=$2 msg=$3 rc
+	local name=$1 code=$2 msg=$3 rc reason all
+	shift 3
 	# Who the emulator would run as, last so no case's line moves.
 	grep -q '^\[sandbox\]' guest.ini || printf '[sandbox]\nuser = %s\n' "$E2E_USER" >>guest.ini
 	# LeakSanitizer (SANITIZE= builds) cannot run under ptrace.
@@ -35,7 +37,11 @@ expect() {
 		"$VMSEAL" run guest.ini >"$E2E_TMP/out" 2>"$E2E_TMP/err"
 	rc=$?
 	[ "$rc" = "$code" ] && grep -qF -- "$msg" "$E2E_TMP/err"
-	ok $? "$name: exit $code, '$msg'" ||
+	all=$?
+	for reason in "$@"; do
+		grep -qF -- "$reason" "$E2E_TMP/err" || all=1
+	done
+	ok $all "$name: exit $code, '$msg'${1:+ ($*)}" ||
 		diag "exit $rc" "$(cat "$E2E_TMP/err")"
 	# Threads (CLONE_VM, a sanitizer's) are no process; forks are.
 	[ "$(grep -c 'execve(' "$E2E_TMP/trace")" = 1 ] &&
@@ -82,12 +88,14 @@ expect "missing image" 66 "$I/nothere.qcow2"
 qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$E2E_TMP/outside.qcow2" 1M
 mkdir -p "$E2E_TMP/o" && mv "$E2E_TMP/outside.qcow2" "$E2E_TMP/o/"
 { head_ini; disk "$E2E_TMP/o/outside.qcow2" qcow2; } >guest.ini
-expect "backing outside roots" 66 "$E2E_TMP/o/outside.qcow2"
+expect "backing outside roots" 66 "$E2E_TMP/o/outside.qcow2" \
+	"backing file '/etc/passwd' lies outside the allowed roots"
 
 mkdir -p "$E2E_TMP/j"
 qemu-img create -q -f qcow2 -u -F raw -b 'json:{"driver":"file","filename":"/etc/passwd"}' "$E2E_TMP/j/json.qcow2" 1M
 { head_ini; disk "$E2E_TMP/j/json.qcow2" qcow2; } >guest.ini
-expect "json: backing name" 66 "$E2E_TMP/j/json.qcow2"
+expect "json: backing name" 66 "$E2E_TMP/j/json.qcow2" \
+	"uses a protocol or json: prefix"
 
 mkdir -p "$E2E_TMP/l"
 qemu-img create -q -f qcow2 "$E2E_TMP/l/a.qcow2" 1M

@@ -351,6 +351,8 @@ static void test_mode_bits(void)
 		{ "sup-0004", 0, 4242, 0004, "EACCES",
 		  "supplementary group without it, though others may read" },
 		{ "oth-0004", 0, 0, 0004, "ok", "others with the read bit" },
+		{ "oth-0640", 0, 42, 0640, "EACCES",
+		  "a group it is not in may read, others not (root:shadow 0640)" },
 		{ "root-0600", 0, 0, 0600, "EACCES", "root's 0600 file" },
 	};
 	const struct emu_ident who = { 65534, 65534, extra, 1 };
@@ -383,6 +385,90 @@ static void test_mode_bits(void)
 	rmdir(dir);
 }
 
+/*
+ * The path read from the caller's memory is trusted only once the
+ * notification is known still valid: a caller gone between the read and
+ * that check gets no answer and makes no event (its pid may already be
+ * another process's).  The read is wrapped to kill the caller right after
+ * it; the control wrapper only reads.
+ */
+static pid_t gone_victim;
+
+static int read_then_kill(struct broker *b, pid_t pid, unsigned long addr,
+			  char *out, size_t len)
+{
+	int rc = broker_read_path(b, pid, addr, out, len);
+
+	if (gone_victim > 0) {
+		kill(gone_victim, SIGKILL);
+		waitpid(gone_victim, NULL, 0);
+		gone_victim = -1;
+	}
+	return rc;
+}
+
+static int read_only(struct broker *b, pid_t pid, unsigned long addr,
+		     char *out, size_t len)
+{
+	return broker_read_path(b, pid, addr, out, len);
+}
+
+static void test_caller_gone(void)
+{
+	static char *paths[] = { "/etc/hostname", NULL };
+	struct allowlist al = { 0 };
+
+	for (int kill_it = 0; kill_it < 2; kill_it++) {
+		struct vs_err err = { 0 };
+		struct broker_event ev;
+		struct broker b;
+		struct pollfd p;
+		int sv[2], pipefd[2], nfd = -1, rc = -1;
+		pid_t pid;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+		    pipe2(pipefd, O_CLOEXEC) < 0) {
+			ok(0, "caller gone: set-up: %s", strerror(errno));
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(pipefd[0]);
+			child_opens(sv[1], pipefd[1], paths, O_RDONLY);
+		}
+		close(sv[1]);
+		close(pipefd[1]);
+		if (fd_recv(sv[0], &nfd) == 0 &&
+		    broker_init(&b, nfd, &al, NULL, 0, &err) == 0) {
+			p = (struct pollfd){ nfd, POLLIN, 0 };
+			b.read_path = kill_it ? read_then_kill : read_only;
+			gone_victim = kill_it ? pid : -1;
+			if (poll(&p, 1, 5000) == 1)
+				rc = broker_handle(&b, &ev);
+			if (kill_it)
+				ok(rc == 0 && !b.denied && !b.served,
+				   "caller killed between the path read and the check: no answer, no event (%d, denied %lu)",
+				   rc, b.denied);
+			else
+				ok(rc == 1 && ev.refused && !strcmp(ev.path, paths[0]),
+				   "control, caller still waiting: read and refused (%d, %s)",
+				   rc, ev.reason ? ev.reason : "no reason");
+			broker_fini(&b);
+		} else {
+			ok(0, "caller gone: broker set-up: %s", err.msg);
+		}
+		if (nfd >= 0)
+			close(nfd);
+		close(sv[0]);
+		close(pipefd[0]);
+		if (gone_victim > 0 || !kill_it) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		gone_victim = -1;
+	}
+}
+
 static void test_flags_str(void)
 {
 	char buf[256];
@@ -403,6 +489,7 @@ int main(void)
 	else {
 		test_live();
 		test_mode_bits();
+		test_caller_gone();
 	}
 	return tap_done();
 }

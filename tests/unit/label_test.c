@@ -89,19 +89,29 @@ static void test_virtual_files(void)
 {
 	char *d = NULL, *i = NULL, *c = NULL;
 
+	/*
+	 * Every result is freed and reset after its checks, so a parser
+	 * that fails (or succeeds where it should not) is reported, never a
+	 * double free or a read of freed memory.
+	 */
 	is_int(label_parse_domain("system_u:system_r:svirt_t:s0\n"
 				  "system_u:system_r:svirt_tcg_t:s0\n", &d),
 	       0, "domain file parsed");
 	is_str(d, "system_u:system_r:svirt_t:s0", "domain: the first line");
 	free(d);
+	d = NULL;
 	is_int(label_parse_domain("  u:r:t:s0 \r\n", &d), 0,
 	       "domain: blanks and CR trimmed");
 	is_str(d, "u:r:t:s0", "domain: trimmed value");
 	free(d);
+	d = NULL;
 	is_int(label_parse_domain("\nu:r:t:s0\n", &d), -EINVAL,
 	       "domain: empty first line refused");
+	free(d);
+	d = NULL;
 	is_int(label_parse_domain("svirt_t\n", &d), -EINVAL,
 	       "domain: no context refused");
+	free(d);
 	is_int(label_parse_image("system_u:object_r:svirt_image_t:s0\n"
 				 "system_u:object_r:virt_content_t:s0\n",
 				 &i, &c),
@@ -111,10 +121,16 @@ static void test_virtual_files(void)
 	       "content: second line");
 	free(i);
 	free(c);
+	i = c = NULL;
 	is_int(label_parse_image("u:object_r:svirt_image_t:s0\n", &i, &c),
 	       -EINVAL, "image file without a content line refused");
+	free(i);
+	free(c);
+	i = c = NULL;
 	is_int(label_parse_image("u:r:t:s0\nnot a context\n", &i, &c),
 	       -EINVAL, "image file with a bad content line refused");
+	free(i);
+	free(c);
 }
 
 static bool running_list(void *arg, const char *name)

@@ -189,6 +189,11 @@ int main(void)
 	sparse(DESC);
 	put64(f + 56, 1 << 20);
 	refused("offset 0x38", "beyond end of file", "grain directory past EOF");
+	/* Its start inside the file, its 1000 entries (4000 bytes) not. */
+	sparse(DESC);
+	put64(f + 12, 65536ULL * 1000);
+	put64(f + 56, SZ / 512 - 1);
+	refused("offset 0x38", "1000 entries", "grain directory running past EOF");
 	sparse(DESC);
 	put64(f + 12, ~0ULL);
 	refused("offset 0xc", "too big", "capacity overflow");
