@@ -159,6 +159,18 @@ static int set_qemu_sandbox(struct conf_parse *p, char **val)
 	return conf_bool(&p->rd, "qemu-sandbox", *val, &p->cfg->qemu_sandbox);
 }
 
+static int set_network(struct conf_parse *p, char **val)
+{
+	if (strcmp(*val, "host") == 0)
+		p->cfg->network = VS_NETWORK_HOST;
+	else if (strcmp(*val, "none") == 0)
+		p->cfg->network = VS_NETWORK_NONE;
+	else
+		return ini_fail(&p->rd, p->rd.line,
+				"unknown network '%s' (host or none)", *val);
+	return 0;
+}
+
 static int set_lock_after(struct conf_parse *p, char **val)
 {
 	if (conf_uint(*val, VS_LOCK_AFTER_MAX, &p->cfg->lock_after) < 0 ||
@@ -405,6 +417,7 @@ static const struct key sandbox_keys[] = {
 	{ "allow-root", set_allow_root, false },
 	{ "share-user", set_share_user, false },
 	{ "uid-range", set_uid_range, false },
+	{ "network", set_network, false },
 };
 
 static const struct key chain_keys[] = {

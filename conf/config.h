@@ -33,6 +33,12 @@ enum vs_policy {
 	VS_POLICY_KILL,		/* any open kills the emulator */
 };
 
+/* [sandbox] network: the emulator's network namespace (in the jail). */
+enum vs_network {
+	VS_NETWORK_HOST = 0,	/* the host's: user-mode networking works */
+	VS_NETWORK_NONE,	/* an empty one: taps come in as descriptors */
+};
+
 enum vs_selinux_mode {
 	VS_SELINUX_AUTO = 0,	/* derived labels when SELinux is enabled */
 	VS_SELINUX_REQUIRED,	/* refuse to start without SELinux */
@@ -86,6 +92,7 @@ struct guest_config {
 	uid_t uid_first, uid_last;
 	char **allow;		/* NULL-terminated absolute paths, never NULL */
 	size_t n_allow;
+	enum vs_network network;
 
 	/* [chain] */
 	char **roots;		/* NULL-terminated; default: top image's dir */

@@ -33,13 +33,36 @@ child_fail(int sock, enum launch_step step, const struct vs_err *e)
 	_exit(127);
 }
 
+/*
+ * SIGKILL when the supervisor's thread exits, read back; then whether
+ * the supervisor is still there (it may have died before the call).  In
+ * a jail the parent is outside our PID namespace (getppid() is 0), and
+ * its death ends the namespace anyway.
+ */
+static int set_death_signal(pid_t parent, bool jailed, struct vs_err *err)
+{
+	int sig = 0;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return vs_errnof(err, errno, "setting the death signal");
+	if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) < 0 || sig != SIGKILL)
+		return vs_errf(err, EPERM, "the death signal did not stay set");
+	if (!jailed && getppid() != parent)
+		return vs_errf(err, ESRCH, "the supervisor is gone");
+	return 0;
+}
+
 static void __attribute__((noreturn))
-child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock)
+child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock,
+	   pid_t parent)
 {
 	struct vs_err err = { 0 };
 	int keep[s->n_fds + s->n_keep + 1];
 	int top = 3, notify_fd, rc;
 
+	/* Still root: the jail's mounts, IPC, hostname (and network). */
+	if (s->jail && jail_enter(s->jail, &err) < 0)
+		child_fail(sock, LAUNCH_SETUP, &err);
 	/* Signals the parent handles stay default in the emulator. */
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
@@ -84,6 +107,14 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock)
 		vs_err_prefix(&err, "dropping privileges");
 		child_fail(sock, LAUNCH_SETUP, &err);
 	}
+	/*
+	 * After the uid change, which clears it.  In a jail this is the
+	 * second guard: the jail's init dies with us too, and its death
+	 * ends the namespace, whatever the emulator does to its own
+	 * death signal.
+	 */
+	if (set_death_signal(parent, s->jail != NULL, &err) < 0)
+		child_fail(sock, LAUNCH_SETUP, &err);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		vs_errnof(&err, errno, "setting NO_NEW_PRIVS");
 		child_fail(sock, LAUNCH_SETUP, &err);
@@ -98,6 +129,13 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock)
 		vs_errnof(&err, errno, "cannot set the exec context %s",
 			  s->exec_context);
 		child_fail(sock, LAUNCH_SETUP, &err);
+	}
+	/* After the exec context, which is written through /proc. */
+	if (s->landlock) {
+		int abi;
+
+		if (landlock_apply(s->landlock, &abi, &err) < 0)
+			child_fail(sock, LAUNCH_SETUP, &err);
 	}
 	rc = policy_load(s->filter, &notify_fd, &err);
 	if (rc < 0)
@@ -137,8 +175,8 @@ int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
 {
 	_cleanup_fd_ int listener = -1;
 	struct child_report r;
-	int sv[2], fd, n, status;
-	pid_t child;
+	int sv[2], fd, n, status, saved_ns = -1;
+	pid_t child, parent = getpid();
 
 	*pid = -1;
 	*notify_fd = -1;
@@ -146,17 +184,33 @@ int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
 	fflush(NULL);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vs_errnof(err, errno, "socketpair");
-	child = fork();
-	if (child < 0) {
+	if (s->jail && jail_pid_ns_enter(s->jail, &saved_ns, err) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return vs_errnof(err, errno, "fork");
+		return -err->code;
+	}
+	child = fork();
+	if (child < 0) {
+		vs_errnof(err, errno, "fork");
+		jail_pid_ns_leave(&saved_ns);
+		close(sv[0]);
+		close(sv[1]);
+		return -err->code;
 	}
 	if (child == 0) {
 		close(sv[0]);
-		child_main(s, sigmask, sv[1]);
+		child_main(s, sigmask, sv[1], parent);
 	}
 	close(sv[1]);
+	/* Later children of ours are born in our own namespace again. */
+	n = jail_pid_ns_leave(&saved_ns);
+	if (n < 0) {
+		kill(child, SIGKILL);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		close(sv[0]);
+		return vs_errnof(err, -n, "leaving the jail's PID namespace");
+	}
 	for (;;) {
 		memset(&r, 0, sizeof(r));
 		/*

@@ -11,6 +11,8 @@ struct vs_filter;
 
 #include "common/err.h"
 #include "conf/config.h"
+#include "sandbox/jail.h"
+#include "sandbox/landlock.h"
 #include "sandbox/privs.h"
 
 /* How the emulator's process is started. */
@@ -33,6 +35,10 @@ struct launch_spec {
 	 * the kernel's default transition.
 	 */
 	const char *exec_context;
+	/* The jail the emulator is started in (jail_create()), or NULL. */
+	const struct jail *jail;
+	/* Landlock rules for the emulator, or NULL for none. */
+	const struct landlock_spec *landlock;
 };
 
 /* Which step failed: decides the exit code (71 setup, 126 exec). */
@@ -43,7 +49,9 @@ enum launch_step {
 };
 
 /*
- * Forks; the child places the descriptors, closes every other one,
+ * Forks (into the jail's namespaces when there is one); the child places
+ * the descriptors, closes every other one, drops its privileges, sets its
+ * death signal (SIGKILL when this thread exits), applies Landlock,
  * installs the filter (NO_NEW_PRIVS first), hands the notification
  * listener back (broker policy) and execs.  Returns 0 once the exec
  * succeeded, with *pid and *notify_fd (-1 unless broker).  On failure

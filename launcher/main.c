@@ -2,12 +2,14 @@
 /* vmseal: the command line, and the commands that need no supervisor. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/strv.h"
 #include "conf/config.h"
 #include "launcher/cli.h"
+#include "launcher/confine.h"
 #include "launcher/commands.h"
 #include "launcher/control.h"
 #include "launcher/exitcode.h"
@@ -16,6 +18,7 @@
 #include "launcher/record_use.h"
 #include "launcher/report.h"
 #include "launcher/run.h"
+#include "launcher/rundir.h"
 #include "sandbox/allowlist.h"
 #include "sandbox/privs.h"
 
@@ -35,7 +38,9 @@ static int load(const char *file, struct guest_config **cfg)
 
 static int cmd_check(const struct guest_config *cfg)
 {
+	struct confine confine = CONFINE_INIT;
 	struct vs_err err = { 0 };
+	char *rundir, **argv;
 	struct allowlist al;
 	struct identity id;
 	struct privs privs;
@@ -57,6 +62,18 @@ static int cmd_check(const struct guest_config *cfg)
 		return rc;
 	}
 	run_allowlist(cfg, &al);
+	rundir = rundir_path(cfg->name);
+	argv = run_argv(&plan);
+	confine_plan(&confine, cfg, argv, cfg->binary, &al, rundir, false, NULL);
+	strv_free_array(argv);
+	free(rundir);
+	if (confine_check_images(&confine, &plan, &err) < 0) {
+		confine_release(&confine);
+		allowlist_free(&al);
+		plan_free(&plan);
+		privs_free(&privs);
+		return run_fail(&err, EXIT_IMAGE);
+	}
 	report_plan(stdout, &plan, &al);
 	report_privs(stdout, &privs);
 	if (id.allocated)
@@ -65,6 +82,8 @@ static int cmd_check(const struct guest_config *cfg)
 		       (unsigned)privs.uid, cfg->name,
 		       id.fresh ? "to be allocated at the first run" : "allocated",
 		       (unsigned)id.first, (unsigned)id.last, id.state_dir);
+	confine_report(stdout, &confine);
+	confine_release(&confine);
 	privs_free(&privs);
 	printf("ok: %s is valid; no emulator was started\n", cfg->path);
 	allowlist_free(&al);

@@ -20,6 +20,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "launcher/argv.h"
+#include "launcher/confine.h"
 #include "launcher/control.h"
 #include "launcher/exec.h"
 #include "launcher/exitcode.h"
@@ -148,12 +149,15 @@ struct run {
 	/* A wrapped command line (vmseal wrap), or NULL. */
 	struct wrap *wrap;
 	const char *binary;	/* the emulator that is executed */
+	struct confine confine;	/* the jail and Landlock */
 };
 
 static void run_release(struct run *r)
 {
 	/* First, while the emulator's images are still held open. */
 	labels_release(&r->labels);
+	/* The jail's init, and with it anything left in the jail. */
+	confine_release(&r->confine);
 	if (r->pidfile_written)
 		unlink(r->opts->pidfile);
 	if (r->output_fd >= 0)
@@ -242,6 +246,17 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 		}
 		if (rundir_write_pid(&r->rd, RUNDIR_PID, getpid(), &err) < 0)
 			return run_fail(&err, EXIT_SANDBOX);
+	}
+	confine_plan(&r->confine, cfg, r->argv, r->binary,
+		     cfg->policy == VS_POLICY_BROKER ? &r->al : NULL,
+		     r->rd.fd >= 0 ? r->rd.path : NULL, r->wrap != NULL,
+		     r->wrap ? r->wrap->sockets.v : NULL);
+	if (confine_check_images(&r->confine, &r->plan, &err) < 0)
+		return run_fail(&err, EXIT_IMAGE);
+	if (cfg->network == VS_NETWORK_NONE && !r->confine.jailed) {
+		vs_errf(&err, EPERM, "network = none needs the jail (%s)",
+			r->confine.no_jail);
+		return run_fail(&err, EXIT_SANDBOX);
 	}
 	if (r->opts->pidfile) {
 		if (pidfile_write(r->opts->pidfile, getpid(), &err) < 0)
@@ -508,6 +523,11 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		rc = run_fail(&err, EXIT_SANDBOX);
 		goto out;
 	}
+	/* From the thread that forks the emulator: the jail dies with it. */
+	if (confine_start(&r->confine, r->name, &err) < 0) {
+		rc = run_fail(&err, EXIT_SANDBOX);
+		goto out;
+	}
 	spec = (struct launch_spec){
 		.binary = r->binary,
 		.argv = r->argv,
@@ -521,6 +541,8 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		.keep_fds = r->wrap ? r->wrap->keep : NULL,
 		.n_keep = r->wrap ? r->wrap->n_keep : 0,
 		.exec_context = r->labels.exec,
+		.jail = r->confine.jailed ? &r->confine.jail : NULL,
+		.landlock = r->confine.landlock_abi > 0 ? &r->confine.ll : NULL,
 	};
 	rc = launch_start(&spec, &old, &pid, &r->notify_fd, &step, &err);
 	unstash_stdio(saved);
@@ -601,7 +623,7 @@ static int run_finish(struct run *r, int rc)
 		.sigfd = -1, .notify_fd = -1, .opts = (o), .name = (n),      \
 		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \
 		.live = RECORD_LIVE_INIT,                                     \
-		.binary = (bin),                                             \
+		.binary = (bin), .confine = CONFINE_INIT,                    \
 	}
 
 int run_guest(const struct guest_config *cfg, const struct run_opts *o)

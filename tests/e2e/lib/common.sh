@@ -76,16 +76,17 @@ e2e_missing() {
 	return 1
 }
 
-# e2e_child_of PID: the pid of PID's only child (the emulator vmseal runs).
+# e2e_child_of PID: the pid of PID's child that is the emulator vmseal
+# runs, not the jail's init (its other child when jailed: pid 1 of the
+# jail's PID namespace from the moment it exists).
 e2e_child_of() {
 	local parent=$1 i child
 	for i in $(seq 100); do
-		child=$(cat "/proc/$parent/task/$parent/children" 2>/dev/null)
-		child=${child%% *}
-		if [ -n "$child" ]; then
+		for child in $(cat "/proc/$parent/task/$parent/children" 2>/dev/null); do
+			grep -qE '^NSpid:.*[[:space:]]1$' "/proc/$child/status" 2>/dev/null && continue
 			echo "$child"
 			return 0
-		fi
+		done
 		sleep 0.05
 	done
 	return 1

@@ -295,11 +295,13 @@ guest_write_ini() {
 		return
 	# keys: [emulator] kernel/initrd/append, which the broker serves
 	# exactly; args: the same as plain QEMU arguments, reachable through
-	# an [sandbox] allow of their directories.
+	# an [sandbox] allow of the kernel's directory and of the initrd (not
+	# its directory, which holds the images: vmseal refuses an image the
+	# emulator could read by path).
 	if [ "$how" = args ]; then
 		printf -v boot '%s\n%s\n%s' \
 			"args = -kernel $kernel -initrd $initrd -append '$GUEST_APPEND'" \
-			"[sandbox]" "allow = ${kernel%/*}:${initrd%/*}"
+			"[sandbox]" "allow = ${kernel%/*}:$initrd"
 	else
 		printf -v boot '%s\n%s\n%s\n%s' "kernel = $kernel" \
 			"initrd = $initrd" "append = $GUEST_APPEND" "[sandbox]"

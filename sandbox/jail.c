@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The emulator's jail (see jail.h).  One linear sequence, run by the
+ * jail's init right after clone():
+ *
+ *   1. death signal, every inherited descriptor closed
+ *   2. mount propagation private
+ *   3. every source captured as a detached copy (open_tree) and given its
+ *      mount flags, while the host's paths are still what they say
+ *   4. an empty tmpfs as the new root, mount points made, copies attached
+ *   5. /proc of the new PID namespace
+ *   6. pivot_root, the old root detached, / read-only, hostname
+ *
+ * Capturing first means a source can lie anywhere, even beneath the
+ * directory the new root is staged on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fd.h"
+#include "common/path.h"
+#include "common/xalloc.h"
+#include "sandbox/jail.h"
+
+/* Where the new root is put together, inside the jail's mount namespace. */
+#define STAGE "/tmp"
+
+/* The top-level names a merged-/usr host makes symlinks into /usr. */
+static const char *const top_links[] = { "bin", "sbin", "lib", "lib32",
+					 "lib64", "libx32", NULL };
+
+struct jail_report {
+	int errnum;
+	char msg[sizeof(((struct vs_err *)0)->msg) +
+		 sizeof(((struct vs_err *)0)->context)];
+};
+
+/* One captured source and where it goes. */
+struct source {
+	const char *at;		/* path in the jail (= on the host) */
+	int tree;		/* detached copy, or -1 */
+	bool dir;
+};
+
+static int capture(struct source *src, const char *path, const char *at,
+		   uint64_t attr, struct vs_err *err)
+{
+	struct mount_attr ma = { .attr_set = attr };
+	struct stat st;
+	int fd;
+
+	src->at = at;
+	src->tree = -1;
+	fd = open_tree(AT_FDCWD, path,
+		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0; /* not on this host: nothing to show */
+		return vs_errnof(err, errno, "copying the mount of %s", path);
+	}
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma,
+			  sizeof(ma)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		vs_errnof(err, errno, "setting the mount flags of %s", path);
+		close(fd);
+		return -err->code;
+	}
+	src->tree = fd;
+	src->dir = S_ISDIR(st.st_mode);
+	return 0;
+}
+
+/* mkdir -p beneath the stage; the last component too when dir. */
+static int make_parents(const char *at, bool dir, struct vs_err *err)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), STAGE "%s", at);
+
+	if (n < 0 || (size_t)n >= sizeof(p))
+		return vs_errf(err, ENAMETOOLONG, "%s: path too long", at);
+	for (char *s = p + strlen(STAGE) + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return vs_errnof(err, errno, "making %s in the jail", p + strlen(STAGE));
+		*s = '/';
+	}
+	if (dir) {
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return vs_errnof(err, errno, "making %s in the jail", at);
+	} else {
+		int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+		if (fd < 0)
+			return vs_errnof(err, errno, "making %s in the jail", at);
+		close(fd);
+	}
+	return 0;
+}
+
+static int attach(const struct source *src, struct vs_err *err)
+{
+	char p[PATH_MAX];
+
+	if (src->tree < 0)
+		return 0;
+	if (make_parents(src->at, src->dir, err) < 0)
+		return -err->code;
+	snprintf(p, sizeof(p), STAGE "%s", src->at);
+	if (move_mount(src->tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return vs_errnof(err, errno, "mounting %s in the jail", src->at);
+	return 0;
+}
+
+/* Already visible through an earlier directory, or a copied symlink. */
+static bool covered(const struct source *src, size_t n, const char *at,
+		    char *const *links)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (src[i].tree >= 0 && src[i].dir &&
+		    path_is_beneath(at, src[i].at))
+			return true;
+		if (src[i].tree >= 0 && !strcmp(src[i].at, at))
+			return true;
+	}
+	for (size_t i = 0; links[i]; i++) {
+		char top[PATH_MAX];
+
+		snprintf(top, sizeof(top), "/%s", links[i]);
+		if (path_is_beneath(at, top))
+			return true;
+	}
+	return false;
+}
+
+static size_t count(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static int by_length(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+static int build(const struct jail_spec *s, struct vs_err *err)
+{
+	const uint64_t ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+			    MOUNT_ATTR_NODEV;
+	const uint64_t dev = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+	const uint64_t rw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			    MOUNT_ATTR_NOEXEC;
+	size_t n_ro = count(s->ro), n_dev = count(s->devs), n = 0, n_links = 0;
+	char **ro_sorted = xcalloc(n_ro + 1, sizeof(char *));
+	struct source *src = xcalloc(2 * n_ro + n_dev + 8, sizeof(*src));
+	char *links[ARRAY_SIZE(top_links)] = { NULL };
+	char *link_to[ARRAY_SIZE(top_links)] = { NULL };
+	const char *host = s->hostname ? s->hostname : "vmseal";
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return vs_errnof(err, errno, "making the mounts private");
+
+	/* Libraries: the top-level symlinks as they are, or real dirs. */
+	for (size_t i = 0; top_links[i]; i++) {
+		char p[64], t[PATH_MAX];
+		struct stat st;
+		ssize_t l;
+
+		snprintf(p, sizeof(p), "/%s", top_links[i]);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			l = readlink(p, t, sizeof(t) - 1);
+			if (l < 0)
+				return vs_errnof(err, errno, "reading %s", p);
+			t[l] = '\0';
+			links[n_links] = xstrdup(top_links[i]);
+			link_to[n_links++] = xstrdup(t);
+		} else if (S_ISDIR(st.st_mode)) {
+			if (capture(&src[n], p, xstrdup(p), ro, err) < 0)
+				return -err->code;
+			n++;
+		}
+	}
+	/* Shorter first, so a directory is bound before what it holds. */
+	memcpy(ro_sorted, s->ro, n_ro * sizeof(char *));
+	qsort(ro_sorted, n_ro, sizeof(char *), by_length);
+	for (size_t i = 0; i < n_ro; i++) {
+		const char *spelled = ro_sorted[i];
+		char *real = realpath(spelled, NULL);
+
+		if (!real)
+			continue; /* missing here: the emulator sees ENOENT */
+		if (!covered(src, n, real, links)) {
+			if (capture(&src[n], real, real, ro, err) < 0)
+				return -err->code;
+			n++;
+		}
+		/* A symlinked spelling the emulator may use, e.g. /etc/localtime. */
+		if (strcmp(real, spelled) && !covered(src, n, spelled, links)) {
+			if (capture(&src[n], real, spelled, ro, err) < 0)
+				return -err->code;
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n_dev; i++) {
+		if (capture(&src[n], s->devs[i], s->devs[i], dev, err) < 0)
+			return -err->code;
+		n++;
+	}
+	if (s->rw_dir) {
+		if (capture(&src[n], s->rw_dir, s->rw_dir, rw, err) < 0)
+			return -err->code;
+		if (src[n].tree < 0)
+			return vs_errf(err, ENOENT, "the runtime directory %s is missing",
+				       s->rw_dir);
+		n++;
+	}
+
+	if (mount("vmseal-jail", STAGE, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=0755,size=1m,nr_inodes=4096") < 0)
+		return vs_errnof(err, errno, "mounting the jail's tmpfs root");
+	for (size_t i = 0; i < n; i++) {
+		if (attach(&src[i], err) < 0)
+			return -err->code;
+	}
+	for (size_t i = 0; i < n_links; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), STAGE "/%s", links[i]);
+		if (symlink(link_to[i], p) < 0)
+			return vs_errnof(err, errno, "linking /%s in the jail",
+					 links[i]);
+	}
+	if (make_parents("/proc", true, err) < 0)
+		return -err->code;
+	if (mount("proc", STAGE "/proc", "proc",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "hidepid=invisible,subset=pid") < 0)
+		return vs_errnof(err, errno, "mounting the jail's /proc");
+
+	if (chdir(STAGE) < 0)
+		return vs_errnof(err, errno, "entering the jail's root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return vs_errnof(err, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return vs_errnof(err, errno, "detaching the host's root");
+	if (chdir("/") < 0)
+		return vs_errnof(err, errno, "chdir /");
+	if (mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		return vs_errnof(err, errno, "making the jail's root read-only");
+	if (sethostname(host, strnlen(host, 64)) < 0)
+		return vs_errnof(err, errno, "setting the jail's hostname");
+	return 0;
+}
+
+static void __attribute__((noreturn))
+init_main(const struct jail_spec *s, int sock)
+{
+	struct jail_report r = { 0 };
+	struct vs_err err = { 0 };
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	sigset_t none;
+	char c;
+
+	prctl(PR_SET_NAME, "vmseal-jail", 0, 0, 0);
+	/*
+	 * Dies with the thread that forked it; if that already happened,
+	 * the socket says so (its other end is closed).
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(127);
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
+		_exit(127);
+	/* Orphans of the namespace are reaped at once. */
+	signal(SIGCHLD, SIG_IGN);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGCHLD)
+			signal(sig, SIG_DFL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd_close_all_except(&sock, 1) < 0)
+		_exit(127);
+	if (build(s, &err) < 0) {
+		r.errnum = err.code ? err.code : EIO;
+		vs_err_str(&err, r.msg, sizeof(r.msg));
+	}
+	(void)!send(sock, &r, sizeof(r), MSG_NOSIGNAL);
+	if (r.errnum)
+		_exit(1);
+	/* Until the supervisor closes its end, or dies. */
+	for (;;) {
+		ssize_t n = read(sock, &c, 1);
+
+		if (n == 0 || (n < 0 && errno != EINTR))
+			_exit(0);
+	}
+}
+
+int jail_create(const struct jail_spec *s, struct jail *j, struct vs_err *err)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	struct jail_report r;
+	int sv[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (s->new_net)
+		flags |= CLONE_NEWNET;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return vs_errnof(err, errno, "socketpair");
+	fflush(NULL);
+	/* fork() semantics (no new stack), plus the namespaces. */
+	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return vs_errnof(err, errno, "creating the jail's namespaces");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		init_main(s, sv[1]);
+	}
+	close(sv[1]);
+	j->init = pid;
+	j->ctl = sv[0];
+	j->ns_flags = flags & ~CLONE_NEWPID;
+	memset(&r, 0, sizeof(r));
+	do
+		n = recv(j->ctl, &r, sizeof(r), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r) || r.errnum) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		if (n != (ssize_t)sizeof(r))
+			vs_errf(err, EIO, "the jail's init died while building the jail");
+		else
+			vs_errf(err, r.errnum, "building the jail: %s", r.msg);
+		close(j->ctl);
+		j->ctl = -1;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		j->init = -1;
+		return -err->code;
+	}
+	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (j->pidfd < 0) {
+		vs_errnof(err, errno, "pidfd_open of the jail's init");
+		jail_destroy(j);
+		return -err->code;
+	}
+	return 0;
+}
+
+int jail_pid_ns_enter(const struct jail *j, int *saved, struct vs_err *err)
+{
+	*saved = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return vs_errnof(err, errno, "opening our PID namespace");
+	if (setns(j->pidfd, CLONE_NEWPID) < 0) {
+		vs_errnof(err, errno, "entering the jail's PID namespace");
+		close(*saved);
+		*saved = -1;
+		return -err->code;
+	}
+	return 0;
+}
+
+int jail_pid_ns_leave(int *saved)
+{
+	int rc = 0;
+
+	if (*saved < 0)
+		return 0;
+	if (setns(*saved, CLONE_NEWPID) < 0)
+		rc = -errno;
+	close(*saved);
+	*saved = -1;
+	return rc;
+}
+
+int jail_enter(const struct jail *j, struct vs_err *err)
+{
+	if (setns(j->pidfd, j->ns_flags) < 0)
+		return vs_errnof(err, errno, "joining the jail's namespaces");
+	if (chdir("/") < 0)
+		return vs_errnof(err, errno, "entering the jail's root");
+	return 0;
+}
+
+void jail_destroy(struct jail *j)
+{
+	int status;
+
+	if (j->ctl >= 0)
+		close(j->ctl);
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	if (j->init > 0) {
+		kill(j->init, SIGKILL);
+		while (waitpid(j->init, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	j->ctl = j->pidfd = -1;
+	j->init = -1;
+}
+
+int jail_supported(struct vs_err *err)
+{
+	if (geteuid() != 0)
+		return vs_errf(err, EPERM, "vmseal is not root");
+	if (access("/proc/self/ns/pid", F_OK) < 0 ||
+	    access("/proc/self/ns/mnt", F_OK) < 0)
+		return vs_errf(err, ENOSYS, "the kernel has no PID or mount namespaces");
+	return 0;
+}
