@@ -109,6 +109,15 @@ static int set_args(struct conf_parse *p, char **val)
 	return 0;
 }
 
+/* Where the emulator's output files may also be (besides run and log dirs). */
+static int set_output_dir(struct conf_parse *p, char **val)
+{
+	if (conf_path(&p->rd, "output-dir", *val) < 0)
+		return -EINVAL;
+	set_str(&p->cfg->output_dir, val);
+	return 0;
+}
+
 static int set_kernel(struct conf_parse *p, char **val)
 {
 	if (conf_path(&p->rd, "kernel", *val) < 0)
@@ -403,6 +412,7 @@ static const struct key emulator_keys[] = {
 	{ "kernel", set_kernel, false },
 	{ "initrd", set_initrd, false },
 	{ "append", set_append, false },
+	{ "output-dir", set_output_dir, false },
 };
 
 static const struct key sandbox_keys[] = {
@@ -594,6 +604,7 @@ void config_free(struct guest_config *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->name);
+	free(cfg->output_dir);
 	free(cfg->binary);
 	strv_free_array(cfg->args);
 	free(cfg->kernel);

@@ -73,6 +73,12 @@ struct guest_config {
 	char **args;		/* NULL-terminated, never NULL; shell-split */
 	size_t n_args;
 	char *kernel;		/* NULL when unset */
+	/*
+	 * [emulator] output-dir: a directory the emulator's output files
+	 * (-serial file:, -chardev file, -D, -pidfile) may be beneath, besides
+	 * its runtime and log directories; NULL when unset.
+	 */
+	char *output_dir;
 	char *initrd;
 	char *append;
 

@@ -15,11 +15,30 @@
 #define QEMU_SANDBOX \
 	"on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
-static void add_common(struct strv *a, const struct guest_config *cfg)
+static void add_common(struct strv *a, const struct plan *p)
 {
+	const struct guest_config *cfg = p->cfg;
+
 	strv_push(a, cfg->binary);
-	for (size_t i = 0; i < cfg->n_args; i++)
-		strv_push(a, cfg->args[i]);
+	for (size_t i = 0; i < cfg->n_args; i++) {
+		bool skip;
+		char *arg = outputs_rewrite(&p->out, i, cfg->args[i], &skip);
+
+		if (arg)
+			strv_push_take(a, arg);
+		else if (!skip)
+			strv_push(a, cfg->args[i]);
+	}
+	/* The output files vmseal opens, in fd sets of their own. */
+	for (size_t i = 0; i < p->out.n; i++) {
+		const struct output *o = &p->out.v[i];
+
+		if (!o->set)
+			continue;
+		strv_push(a, "-add-fd");
+		strv_pushf(a, "fd=%d,set=%d,opaque=vmseal:output:%zu", o->dst,
+			   o->set, i);
+	}
 	if (cfg->qemu_sandbox && config_emulator_is_qemu(cfg)) {
 		strv_push(a, "-sandbox");
 		strv_push(a, QEMU_SANDBOX);
@@ -161,7 +180,7 @@ char **argv_build(const struct plan *p)
 {
 	struct strv a = STRV_INIT;
 
-	add_common(&a, p->cfg);
+	add_common(&a, p);
 	for (size_t k = 0; k < p->n_disks; k++) {
 		if (p->cfg->dialect == VS_DIALECT_DRIVE_FD)
 			add_drive_fd_disk(&a, &p->disks[k]);

@@ -50,9 +50,11 @@ static int cmd_check(const struct guest_config *cfg)
 	rc = run_privs(cfg, cfg->name, false, &privs, &id);
 	if (rc)
 		return rc;
-	if (plan_build(cfg, false, &plan, &err) < 0) {
+	rc = plan_build(cfg, false, &plan, &err);
+	if (rc < 0) {
 		privs_free(&privs);
-		return run_fail(&err, EXIT_IMAGE);
+		return run_fail(&err, rc == -PLAN_EOUTPUT ? EXIT_CONFIG :
+							    EXIT_IMAGE);
 	}
 	/* check refuses what run would: moved pins, others' images. */
 	rc = record_check(&plan);
@@ -97,8 +99,11 @@ static int cmd_argv(const struct guest_config *cfg)
 	struct plan plan;
 	char **argv;
 
-	if (plan_build(cfg, false, &plan, &err) < 0)
-		return run_fail(&err, EXIT_IMAGE);
+	int rc = plan_build(cfg, false, &plan, &err);
+
+	if (rc < 0)
+		return run_fail(&err, rc == -PLAN_EOUTPUT ? EXIT_CONFIG :
+							    EXIT_IMAGE);
 	argv = run_argv(&plan);
 	for (char **a = argv; *a; a++)
 		printf("%s\n", *a);

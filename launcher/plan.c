@@ -72,6 +72,7 @@ void plan_assign(struct plan *p)
 			}
 		}
 	}
+	outputs_assign(&p->out, &fd, &set);
 	p->n_fds = fd - first;
 }
 
@@ -97,6 +98,12 @@ size_t plan_fds(const struct plan *p, struct plan_fd *out)
 					&m->data_file->st
 				};
 		}
+	}
+	for (size_t i = 0; i < p->out.n; i++) {
+		const struct output *o = &p->out.v[i];
+
+		if (o->dst)
+			out[k++] = (struct plan_fd){ o->fd, o->dst, &o->st };
 	}
 	return k;
 }
@@ -147,6 +154,8 @@ int plan_build(const struct guest_config *cfg, bool for_run, struct plan *out,
 {
 	memset(out, 0, sizeof(*out));
 	out->cfg = cfg;
+	if (outputs_find(cfg, &out->out, err) < 0)
+		return -PLAN_EOUTPUT;
 	out->disks = xcalloc(cfg->n_disks, sizeof(*out->disks));
 	for (size_t k = 0; k < cfg->n_disks; k++) {
 		const struct disk_config *dc = &cfg->disks[k];
@@ -183,6 +192,7 @@ void plan_close_fds(struct plan *p)
 			close(d->ro_src);
 		d->ro_src = -1;
 	}
+	outputs_close_fds(&p->out);
 }
 
 void plan_free(struct plan *p)
@@ -193,5 +203,6 @@ void plan_free(struct plan *p)
 		free(p->disks[k].nodes);
 	}
 	free(p->disks);
+	outputs_free(&p->out);
 	memset(p, 0, sizeof(*p));
 }

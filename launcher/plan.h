@@ -8,6 +8,7 @@
 #include "chain/chain.h"
 #include "common/err.h"
 #include "conf/config.h"
+#include "launcher/outputs.h"
 
 /*
  * A launch plan: the config, every disk's resolved chain, and for each
@@ -62,7 +63,15 @@ struct plan {
 	/* 0: PLAN_FIRST_FD and PLAN_FIRST_SET (a wrapper picks others). */
 	int first_fd;
 	int first_set;
+	/* The files the emulator writes, passed after the disks' fds. */
+	struct outputs out;
 };
+
+/*
+ * plan_build()'s answer for an output file it refuses: a config error
+ * (exit 65), where anything else is an image's (66).
+ */
+#define PLAN_EOUTPUT EBADR
 
 /*
  * Resolves every disk's chain (for_run: top opened read-write unless the

@@ -28,6 +28,7 @@
 #include "launcher/labels.h"
 #include "launcher/log.h"
 #include "launcher/notify.h"
+#include "launcher/outputs.h"
 #include "launcher/plan.h"
 #include "launcher/record_use.h"
 #include "launcher/run.h"
@@ -133,6 +134,9 @@ struct run {
 	int notify_fd;
 	struct devino *deny;
 	int *src, *dst;
+	const char **out_paths;	/* the broker's output files (-D) */
+	int *out_fds;
+	size_t n_out;
 	struct privs privs;
 	struct identity id;
 	const struct run_opts *opts;
@@ -158,6 +162,7 @@ static void run_release(struct run *r)
 	labels_release(&r->labels);
 	/* The jail's init, and with it anything left in the jail. */
 	confine_release(&r->confine);
+	outputs_remove_pidfile(&r->plan.out);
 	if (r->pidfile_written)
 		unlink(r->opts->pidfile);
 	if (r->output_fd >= 0)
@@ -178,9 +183,31 @@ static void run_release(struct run *r)
 	privs_free(&r->privs);
 	free(r->abs_log);
 	free(r->abs_pidfile);
+	free(r->out_paths);
+	free(r->out_fds);
 	free(r->deny);
 	free(r->src);
 	free(r->dst);
+}
+
+/* The output files the broker serves by path (-D): their paths and fds. */
+static void broker_outputs(struct run *r)
+{
+	const struct outputs *o = &r->plan.out;
+
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->v[i].kind != OUT_LOG || o->v[i].fd < 0)
+			continue;
+		r->out_paths = xrealloc(r->out_paths,
+					(r->n_out + 1) * sizeof(*r->out_paths));
+		r->out_fds = xrealloc(r->out_fds,
+				      (r->n_out + 1) * sizeof(*r->out_fds));
+		r->out_paths[r->n_out] = o->v[i].path;
+		r->out_fds[r->n_out++] = o->v[i].fd;
+	}
+	r->b.out_paths = r->out_paths;
+	r->b.out_fds = r->out_fds;
+	r->b.n_out = r->n_out;
 }
 
 /*
@@ -195,10 +222,6 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	struct rundir_owner owner;
 	size_t n_deny;
 
-	r->src = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
-	r->dst = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
-	pass_table(&r->plan, r->src, r->dst);
-	r->deny = chain_identities(&r->plan, &n_deny);
 	if (policy_build(&(struct policy_opts){ .policy = cfg->policy },
 			 &r->filter, &err) < 0)
 		return run_fail(&err, EXIT_SANDBOX);
@@ -218,6 +241,13 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 				 "has no control socket (lock, status)",
 		     err.msg);
 	}
+	/* Under the run lock: a second start never truncates a first's. */
+	if (outputs_open(&r->plan.out, r->rd.fd, &err) < 0)
+		return run_fail(&err, EXIT_SANDBOX);
+	r->src = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
+	r->dst = xcalloc((size_t)r->plan.n_fds + 1, sizeof(int));
+	pass_table(&r->plan, r->src, r->dst);
+	r->deny = chain_identities(&r->plan, &n_deny);
 	if (cfg->policy == VS_POLICY_BROKER) {
 		run_allowlist(cfg, &r->al);
 		for (size_t i = 0; r->wrap && i < r->wrap->files.n; i++)
@@ -233,6 +263,8 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 		r->b.emu_gid = r->privs.gid;
 		r->b.emu_groups = r->privs.groups;
 		r->b.n_emu_groups = r->privs.n_groups;
+		/* -D PATH: QEMU fopen()s it; the broker hands it ours. */
+		broker_outputs(r);
 		if (r->wrap) {
 			r->b.sockets = r->wrap->sockets.v;
 			r->b.n_sockets = r->wrap->sockets.n;
@@ -275,8 +307,9 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	rc = run_privs(cfg, r->name, true, &r->privs, &r->id);
 	if (rc)
 		return rc;
-	if (plan_build(cfg, true, &r->plan, &err) < 0)
-		return run_fail(&err, EXIT_IMAGE);
+	rc = plan_build(cfg, true, &r->plan, &err);
+	if (rc < 0)
+		return run_fail(&err, rc == -PLAN_EOUTPUT ? EXIT_CONFIG : EXIT_IMAGE);
 	r->argv = run_argv(&r->plan);
 	rc = prepare_common(r, cfg, false);
 	if (rc)
@@ -554,6 +587,8 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		goto out;
 	}
 	log_set_emulator_pid(pid);
+	if (outputs_write_pid(&r->plan.out, pid, &err) < 0)
+		run_fail(&err, 0); /* as emulator.pid: for others to read */
 	qmp = supervise_qmp_path(r->argv);
 	sup = (struct supervisor){
 		.pid = pid,

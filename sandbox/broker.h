@@ -55,6 +55,14 @@ struct broker {
 	 */
 	char *const *sockets;
 	size_t n_sockets;
+	/*
+	 * Output files vmseal opened for the emulator to write that it
+	 * opens by path itself (QEMU's -D log): a write-only open of
+	 * exactly out_paths[i] (normalised) gets a copy of out_fds[i].
+	 */
+	const char *const *out_paths;
+	const int *out_fds;
+	size_t n_out;
 	bool locked;		/* every request refused from now on */
 	/* /proc/TID/mem of recent callers (see mem_fd()). */
 	struct {
