@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "launcher/commands.h"
 #include "launcher/exitcode.h"
+#include "launcher/identity.h"
 #include "launcher/log.h"
 #include "launcher/run.h"
 #include "launcher/wrap.h"
@@ -82,9 +83,16 @@ static int wrap(struct guest_config *cfg, const char *emulator,
 	if (rc)
 		return run_fail(&err, rc);
 	if (dry_run) {
-		for (char **a = w.argv; *a; a++)
-			printf("%s\n", *a);
-		rc = 0;
+		struct identity id;
+		struct privs privs;
+
+		/* Who the emulator would run as: refused as the run refuses. */
+		rc = run_privs(cfg, w.name, false, &privs, &id);
+		if (!rc) {
+			privs_free(&privs);
+			for (char **a = w.argv; *a; a++)
+				printf("%s\n", *a);
+		}
 	} else {
 		struct run_opts o = {
 			.daemon = w.daemonize,
