@@ -91,6 +91,10 @@ DEB_DEPS := gcc make pkg-config libc6-dev libseccomp-dev \
 	libvirt-daemon-system libvirt-clients mandoc bubblewrap
 
 # make install PREFIX=/usr/local DESTDIR=...
+# SYSCONFDIR is not beneath PREFIX: the init script goes to
+# SYSCONFDIR/init.d and the guest configs live in SYSCONFDIR/vmseal
+# (both /etc by default, whatever PREFIX), as the unit and the init script
+# are told; the wrapper reads /etc/vmseal/wrap.ini ($VMSEAL_WRAP_CONFIG).
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 BINDIR = $(PREFIX)/bin
@@ -267,25 +271,40 @@ fuzz:
 # cache of the emulator's capabilities on: a wrapper behind the symlink is
 # probed anew (do the same with `touch $(BINDIR)/vmseal` after upgrading
 # QEMU).
+# What the installed unit, init script and man pages say, for this
+# PREFIX and SYSCONFDIR (the sources say the defaults of PREFIX=/usr).
+UNIT_PATHS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+MAN_PATHS = -e 's|/usr/libexec/vmseal|$(LIBEXECDIR)|g' \
+	-e 's|/usr/bin/vmseal|$(BINDIR)/vmseal|g' \
+	-e 's|/usr/share/doc/vmseal|$(DOCDIR)|g' \
+	-e 's|/usr/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/etc/init\.d/vmseal|$(SYSCONFDIR)/init.d/vmseal|g' \
+	-e 's|/etc/vmseal/ Ns Ar name|$(SYSCONFDIR)/vmseal/ Ns Ar name|g'
+
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/vmseal
 	install -d -m 0755 $(DESTDIR)$(LIBEXECDIR)
 	for e in $(WRAPPED_EMULATORS); do \
 		ln -sfn $(BINDIR)/vmseal $(DESTDIR)$(LIBEXECDIR)/$$e || exit 1; \
 	done
-	install -D -m 0644 man/vmseal.1 $(DESTDIR)$(MANDIR)/man1/vmseal.1
-	install -D -m 0644 man/vmseal.ini.5 $(DESTDIR)$(MANDIR)/man5/vmseal.ini.5
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	for m in 1/vmseal.1 5/vmseal.ini.5; do \
+		sed $(MAN_PATHS) man/$${m#*/} >$(DESTDIR)$(MANDIR)/man$$m || exit 1; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$m; \
+	done
 	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/init.d
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/vmseal@.service \
+	sed $(UNIT_PATHS) contrib/systemd/vmseal@.service \
 		>$(DESTDIR)$(UNITDIR)/vmseal@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vmseal@.service
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/init.d/vmseal \
+	sed $(UNIT_PATHS) contrib/init.d/vmseal \
 		>$(DESTDIR)$(SYSCONFDIR)/init.d/vmseal
 	chmod 0755 $(DESTDIR)$(SYSCONFDIR)/init.d/vmseal
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vmseal
 	install -D -m 0644 contrib/examples/guest.ini $(DESTDIR)$(DOCDIR)/examples/guest.ini
 	install -D -m 0644 contrib/examples/wrap.ini $(DESTDIR)$(DOCDIR)/examples/wrap.ini
 	install -m 0644 README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
+	@echo "note: outside PREFIX=$(PREFIX): $(SYSCONFDIR)/init.d/vmseal and" \
+		"$(SYSCONFDIR)/vmseal (SYSCONFDIR=$(SYSCONFDIR))"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vmseal
@@ -293,6 +312,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/vmseal.1 $(DESTDIR)$(MANDIR)/man5/vmseal.ini.5
 	rm -f $(DESTDIR)$(UNITDIR)/vmseal@.service $(DESTDIR)$(SYSCONFDIR)/init.d/vmseal
+	@# The directories install made, when nothing else is in them.
+	-rmdir $(DESTDIR)$(UNITDIR) $(DESTDIR)$(dir $(UNITDIR)) 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "left alone: $(DESTDIR)$(SYSCONFDIR)/vmseal (your configs)"
 
