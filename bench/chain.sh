@@ -1,19 +1,36 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# make bench: time `vmseal chain --json` against `qemu-img info
-# --backing-chain --output=json` on qcow2 chains of 1, 10, 100 and 1000
-# members (one chain of 1000 made once; the chain of N is its top N),
-# REPS runs each (min, median, max), and print the time per member and
-# the ratio.  A benchmark, not a test: nothing here passes or fails on
-# speed.  The table also goes to bench/out/chain-TIME.json.
+# make bench: `vmseal chain --json` against `qemu-img info --backing-chain
+# --output=json` and against the syscall floor (bench_chain_floor: per
+# member only openat2 O_PATH beneath the root without symlinks, fstat,
+# the reopen, close, pread of the header bytes needed, close), on qcow2
+# chains of 1, 10, 100 and 1000 members (one chain of 1000 made once; the
+# chain of N is its top N).
+#
+# The three run interleaved, round after round (REPS rounds, at least
+# 20), so a busy machine slows all of them alike.  Every cell is min,
+# median and max.  The cost per member is the slope of a least-squares
+# fit over the depths, which takes each process's start-up out (the
+# intercept); fitted once on the medians and once on the minima.  The
+# floor is timed inside its process (no start-up at all).  A run that
+# failed prints FAILED and why instead of figures.  A benchmark, not a
+# test: nothing here passes or fails on speed; the goals are marked.
+#   bench/chain.sh [VMSEAL [FLOOR]]    (FLOOR: bench_chain_floor)
 set -u
-VMSEAL=${1:-${VMSEAL:-$(dirname "$0")/../vmseal}}
-REPS=${REPS:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+VMSEAL=${1:-${VMSEAL:-$here/../vmseal}}
+FLOOR=${2:-${FLOOR:-$here/../build-bench/bench/bench_chain_floor}}
+REPS=${REPS:-20}
+[ "$REPS" -lt 20 ] && REPS=20
 DEPTHS=${DEPTHS:-"1 10 100 1000"}
-out_dir=$(dirname "$0")/out
+out_dir=$here/out
 mkdir -p "$out_dir"
 t=$(mktemp -d "${TMPDIR:-/tmp}/vmseal-bench.XXXXXX")
 trap 'rm -rf "$t"' EXIT
+# Timed with bash's own clock, EPOCHREALTIME (microseconds, read without
+# a fork): a `date` process per reading would add its start-up to every
+# figure.  LC_ALL=C keeps its decimal point a '.'.
+export LC_ALL=C
 
 max=0
 for d in $DEPTHS; do [ "$d" -gt "$max" ] && max=$d; done
@@ -25,59 +42,149 @@ for ((i = 1; i < max; i++)); do
 		"$t/d$i.qcow2" 1M || exit 1
 done
 
-# Timed with bash's own clock, EPOCHREALTIME (microseconds, read
-# without a fork): a `date` process per reading would add its start-up,
-# about a millisecond, to every figure on both sides and hide the faster
-# side's time behind it.  LC_ALL=C keeps its decimal point a '.'.
-export LC_ALL=C
-
-# stats NS...: "min median max" in ms, from nanoseconds.
+# stats V...: "min median max" of numbers.
 stats() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
-		END { printf "%.3f %.3f %.3f\n", v[1] / 1e6, v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6 }'
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { printf "%.3f %.3f %.3f\n", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 
-# run_times CMD...: REPS wall times in ns; "fail" when CMD failed.
-run_times() {
-	local i s e times=()
-	for ((i = 0; i < REPS; i++)); do
+# Per tool and depth: the times of every round (ms), or the failure.
+declare -A times fail
+tools="vmseal qemu-img floor"
+
+# run_one TOOL DEPTH: one timed run, its time added (or its failure).
+run_one() {
+	local tool=$1 d=$2 top=d$(($2 - 1)).qcow2 s e out
+	[ -n "${fail[$tool.$d]:-}" ] && return
+	case $tool in
+	vmseal)
 		s=${EPOCHREALTIME/./}
-		"$@" >/dev/null 2>"$t/err" || { echo fail; return; }
-		e=${EPOCHREALTIME/./}
-		times+=($(((e - s) * 1000)))
-	done
-	echo "${times[@]}"
+		"$VMSEAL" chain "$t/$top" --format qcow2 --json --max-depth 4096 \
+			>/dev/null 2>"$t/err"
+		;;
+	qemu-img)
+		s=${EPOCHREALTIME/./}
+		qemu-img info --backing-chain --output=json "$t/$top" \
+			>/dev/null 2>"$t/err"
+		;;
+	floor)
+		out=$("$FLOOR" "$t" "$top" 1 2>"$t/err")
+		;;
+	esac
+	if [ $? != 0 ]; then
+		fail[$tool.$d]=$(head -c 120 "$t/err" | tr '\n' ' ')
+		[ -n "${fail[$tool.$d]}" ] || fail[$tool.$d]="exit status $?"
+		return
+	fi
+	if [ "$tool" = floor ]; then
+		set -- $out
+		times[$tool.$d]+="$(awk -v n="$4" -v m="$2" -v d="$d" 'BEGIN {
+			if (m != d) exit 1; printf "%.6f", n / 1e6 }' || echo x) "
+		[[ ${times[$tool.$d]} == *x* ]] && fail[$tool.$d]="walked $2 members, not $d"
+		return
+	fi
+	e=${EPOCHREALTIME/./}
+	times[$tool.$d]+="$(awk -v u=$((e - s)) 'BEGIN { printf "%.3f", u / 1e3 }') "
 }
 
-json="[" sep=""
-printf '%-6s | %-28s | %-10s | %-28s | %s\n' depth "vmseal ms (min med max)" "us/member" \
-	"qemu-img ms (min med max)" "qemu-img / vmseal"
-printf -- '-------+------------------------------+------------+------------------------------+------------------\n'
-for d in $DEPTHS; do
-	top=$t/d$((d - 1)).qcow2
-	v=$(run_times "$VMSEAL" chain "$top" --format qcow2 --json --max-depth 4096)
-	q=$(run_times qemu-img info --backing-chain --output=json "$top")
-	if [ "$v" = fail ]; then
-		echo "vmseal failed at depth $d: $(cat "$t/err")" >&2
-		continue
-	fi
-	read -r vmin vmed vmax < <(stats $v)
-	per=$(awk -v m="$vmed" -v d="$d" 'BEGIN { printf "%.1f", m * 1000 / d }')
-	if [ "$q" = fail ]; then
-		qs="failed: $(head -c 60 "$t/err" | tr '\n' ' ')"
-		ratio=null qmin=null qmed=null qmax=null
+command -v qemu-img >/dev/null || { echo "chain.sh: qemu-img is not installed" >&2; exit 1; }
+[ -x "$FLOOR" ] || for d in $DEPTHS; do fail[floor.$d]="$FLOOR missing (make bench builds it)"; done
+echo "timing $REPS interleaved rounds of vmseal, qemu-img and the floor ..." >&2
+for ((r = 0; r < REPS; r++)); do
+	for d in $DEPTHS; do
+		for tool in $tools; do
+			run_one "$tool" "$d"
+		done
+	done
+done
+
+# fit WHICH TOOL: the slope (us per member) and intercept (ms) of a
+# least-squares line through (depth, min or median ms); "" when a depth
+# failed.
+declare -A st
+for tool in $tools; do
+	for d in $DEPTHS; do
+		[ -z "${fail[$tool.$d]:-}" ] && st[$tool.$d]=$(stats ${times[$tool.$d]})
+	done
+done
+fit() {
+	local col=$1 tool=$2 d pts=""
+	for d in $DEPTHS; do
+		[ -n "${st[$tool.$d]:-}" ] || return
+		set -- ${st[$tool.$d]}
+		pts+="$d ${!col} "
+	done
+	awk -v p="$pts" 'BEGIN { n = split(p, a, " "); k = n / 2
+		for (i = 0; i < k; i++) { x = a[2 * i + 1]; y = a[2 * i + 2]
+			sx += x; sy += y; sxx += x * x; sxy += x * y }
+		s = (k * sxy - sx * sy) / (k * sxx - sx * sx); c = (sy - s * sx) / k
+		printf "%.3f %.3f\n", s * 1000, c }'
+}
+
+printf '%-6s | %-26s | %-26s | %-26s | %s\n' depth "vmseal ms (min med max)" \
+	"qemu-img ms (min med max)" "floor ms (min med max)" "qemu-img/vmseal (med, min)"
+printf -- '-------+----------------------------+----------------------------+----------------------------+---------------------------\n'
+json_rows="" sep=""
+cell() { # TOOL DEPTH
+	if [ -n "${fail[$1.$2]:-}" ]; then echo "FAILED: ${fail[$1.$2]}"; else echo "${st[$1.$2]}"; fi
+}
+jcell() { # TOOL DEPTH
+	if [ -n "${fail[$1.$2]:-}" ]; then
+		printf '{"failed":"%s"}' "$(sed 's/["\\]/\\&/g' <<<"${fail[$1.$2]}")"
 	else
-		read -r qmin qmed qmax < <(stats $q)
-		qs="$qmin $qmed $qmax"
-		ratio=$(awk -v a="$qmed" -v b="$vmed" 'BEGIN { printf "%.1f", a / b }')
+		set -- ${st[$1.$2]}
+		printf '{"min":%s,"median":%s,"max":%s}' "$1" "$2" "$3"
 	fi
-	printf '%-6s | %-28s | %-10s | %-28s | %s\n' "$d" "$vmin $vmed $vmax" "$per" "$qs" "${ratio}x"
+}
+for d in $DEPTHS; do
+	ratio=-
+	if [ -n "${st[vmseal.$d]:-}" ] && [ -n "${st[qemu-img.$d]:-}" ]; then
+		read -r vmin vmed _ <<<"${st[vmseal.$d]}"
+		read -r qmin qmed _ <<<"${st[qemu-img.$d]}"
+		ratio=$(awk -v a="$qmed" -v b="$vmed" -v c="$qmin" -v e="$vmin" \
+			'BEGIN { printf "%.1fx, %.1fx", a / b, c / e }')
+	fi
+	printf '%-6s | %-26s | %-26s | %-26s | %s\n' "$d" "$(cell vmseal "$d")" \
+		"$(cell qemu-img "$d")" "$(cell floor "$d")" "$ratio"
 	# bench/run.sh reads these: depth, vmseal and qemu-img min/med/max ms.
-	[ -n "${CHAIN_RAW:-}" ] && echo "$d $vmin $vmed $vmax $qs" >>"$CHAIN_RAW"
-	json+="$sep{\"depth\":$d,\"reps\":$REPS,\"vmseal_ms\":{\"min\":$vmin,\"median\":$vmed,\"max\":$vmax},\"us_per_member\":$per,\"qemu_img_ms\":{\"min\":$qmin,\"median\":$qmed,\"max\":$qmax},\"ratio\":$ratio}"
+	[ -n "${CHAIN_RAW:-}" ] && [ -n "${st[vmseal.$d]:-}" ] &&
+		echo "$d ${st[vmseal.$d]} ${st[qemu-img.$d]:-null null null}" >>"$CHAIN_RAW"
+	json_rows+="$sep{\"depth\":$d,\"vmseal_ms\":$(jcell vmseal "$d"),\"qemu_img_ms\":$(jcell qemu-img "$d"),\"floor_ms\":$(jcell floor "$d")}"
 	sep=","
 done
-json+="]"
+
+echo
+echo "per member, start-up taken out (least-squares slope over depths $DEPTHS):"
+json_fit="" sep=""
+for which in 2:median 1:min; do
+	col=${which%%:*} name=${which#*:}
+	v=$(fit "$col" vmseal) q=$(fit "$col" qemu-img) f=$(fit "$col" floor)
+	if [ -z "$v" ] || [ -z "$f" ] || [ -z "$q" ]; then
+		echo "  fit of the ${name}s: FAILED (a depth failed above)"
+		json_fit+="$sep\"$name\":{\"failed\":true}"
+		sep=","
+		continue
+	fi
+	read -r vs vc <<<"$v"
+	read -r qs qc <<<"$q"
+	read -r fs _ <<<"$f"
+	rf=$(awk -v a="$vs" -v b="$fs" 'BEGIN { printf "%.2f", a / b }')
+	rq=$(awk -v a="$qs" -v b="$vs" 'BEGIN { printf "%.1f", a / b }')
+	mf=$(awk -v r="$rf" 'BEGIN { print (r <= 1.3 ? "met" : "NOT met") }')
+	mq=$(awk -v r="$rq" 'BEGIN { print (r >= 30 ? "met" : "NOT met") }')
+	printf '  %-7s vmseal %8.2f us (start-up %.2f ms) | floor %8.2f us | qemu-img %8.2f us (start-up %.2f ms)\n' \
+		"$name:" "$vs" "$vc" "$fs" "$qs" "$qc"
+	printf '          vmseal / floor %sx (goal <= 1.3: %s) | qemu-img / vmseal %sx (goal >= 30: %s)\n' \
+		"$rf" "$mf" "$rq" "$mq"
+	[ -n "${CHAIN_FIT:-}" ] && echo "$name $vs $fs $qs" >>"$CHAIN_FIT"
+	json_fit+="$sep\"$name\":{\"vmseal_us\":$vs,\"vmseal_startup_ms\":$vc,\"floor_us\":$fs,\"qemu_img_us\":$qs,\"qemu_img_startup_ms\":$qc,\"vmseal_over_floor\":$rf,\"qemu_img_over_vmseal\":$rq}"
+	sep=","
+done
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "cpu: $cpu; $(nproc) CPUs; load average $load; $REPS rounds"
 f=$out_dir/chain-$(date -u +%Y%m%dT%H%M%SZ).json
-echo "$json" >"$f"
+printf '{"cpu":"%s","cpus":%s,"loadavg":"%s","reps":%s,"depths":[%s],"per_member":{%s}}\n' \
+	"$cpu" "$(nproc)" "$load" "$REPS" "$json_rows" "$json_fit" >"$f"
 echo "written: $f" >&2

@@ -27,11 +27,44 @@ struct chain_file {
 	uint64_t cluster_size;
 };
 
+/*
+ * A member's decoded header: struct image_info with its two names
+ * allocated to fit (one block; never NULL, "" when absent).  A deep
+ * chain keeps thousands of members, and image_info's fixed 1 KiB name
+ * buffers made each one 2.5 KiB of fresh pages to fault in.
+ */
+struct member_info {
+	enum vs_format format;
+	uint64_t virtual_size;
+	uint32_t version;
+	uint32_t cluster_bits;
+	uint64_t incompatible_features;
+	bool has_backing;
+	char *backing_name;
+	uint64_t backing_name_offset;
+	enum vs_format backing_format;
+	char backing_format_name[32];
+	bool has_data_file;
+	char *data_file_name;
+	uint64_t data_file_name_offset;
+	char create_type[32];
+	struct image_extent *extents;
+	size_t n_extents;
+	bool needs_read_only;
+	uint64_t cluster_size;
+	bool dirty, lazy_refcounts, extended_l2, data_file_raw;
+	uint32_t refcount_bits, compression_type;
+	bool has_cid;
+	uint32_t cid, parent_cid;
+	bool compressed;
+	size_t header_used;
+};
+
 /* One image of a backing chain, as vmseal opened and decoded it. */
 struct chain_member {
 	char *path;		/* as QEMU names it: path_combine() result */
 	char *real_path;	/* normalised path that was opened */
-	struct image_info info;	/* info.format is this member's format */
+	struct member_info info;	/* info.format is this member's format */
 	int fd;			/* O_CLOEXEC; -1 when not kept open */
 	int open_flags;		/* O_RDONLY or O_RDWR */
 	struct stat st;

@@ -80,16 +80,17 @@ struct image_info {
 };
 
 /*
- * Bytes a walker reads first: one page, enough for the header,
- * extensions and backing name qemu-img writes into a qcow2 or QED image
- * (a VMDK's embedded descriptor ends at 10.5 KiB and takes a second
- * read).  Reading 16 KiB per member instead cost a deep chain a quarter
- * more time in the kernel (bench/chain.sh shows the floor).  A decoder
+ * Bytes a walker reads first: 1 KiB, enough for the header, extensions
+ * and backing name qemu-img writes into a qcow2 (536 bytes with a short
+ * name) or QED image; a longer name, or a VMDK's embedded descriptor
+ * (it ends at 10.5 KiB), takes a second read of the bytes still missing.
+ * The copy of a 16 KiB read per member was a quarter of a deep chain's
+ * time in the kernel (bench/chain.sh measures against the floor).  A decoder
  * whose metadata lies beyond the buffer returns -EAGAIN with *need set to
  * the length it needs (never more than VS_HEADER_MAX and never past the
  * file's end), and is called again.
  */
-#define VS_HEADER_READ 4096
+#define VS_HEADER_READ 1024
 #define VS_HEADER_MAX (2 * 1024 * 1024)
 
 /*

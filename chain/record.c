@@ -23,40 +23,79 @@
 #define QUOTE_MAX 256
 
 /*
- * The serializer writes JSON text straight into one growing buffer: a
- * json-c tree per member cost `vmseal chain --json` a tenth of its time
- * on a deep chain.  json-c still parses records.  Strings are escaped as
- * JSON requires, and bytes that are not UTF-8 become U+FFFD, so that no
- * name from a header can break the document or a terminal.
+ * The serializer writes JSON text straight into one buffer: a json-c
+ * tree per member cost `vmseal chain --json` a tenth of its time on a
+ * deep chain, and pretty-printing another tenth.  So the text is compact,
+ * one object of an array per line (a member, a disk, an extent), and
+ * json-c only parses records.  Strings are escaped as JSON requires, and
+ * bytes that are not UTF-8 become U+FFFD, so that no name from a header
+ * can break the document or a terminal.
  */
 struct jw {
 	char *buf;
 	size_t len, cap;
-	unsigned depth;
 	bool first;	/* nothing written yet in the open object or array */
+	bool in_array;	/* the innermost open container is an array */
+	/*
+	 * Streamed to fd (record_chain_write) instead of kept whole: the
+	 * buffer stays one small, warm block however deep the chain.
+	 */
+	int fd;
+	int err;	/* the first write error, -errno */
 };
 
-static void jw_grow(struct jw *w, size_t n)
+#define JW_STREAM (64 * 1024)
+
+static void jw_flush(struct jw *w)
 {
-	if (w->len + n + 1 <= w->cap)
+	int r;
+
+	if (w->fd < 0 || !w->len)
 		return;
+	r = write_full(w->fd, w->buf, w->len);
+	if (r < 0 && !w->err)
+		w->err = r;
+	w->len = 0;
+}
+
+static void __attribute__((noinline)) jw_more(struct jw *w, size_t n)
+{
+	if (w->fd >= 0) {
+		jw_flush(w);
+		if (n + 1 <= w->cap)
+			return;
+	}
 	w->cap = w->cap ? w->cap : 4096;
 	while (w->len + n + 1 > w->cap)
 		w->cap *= 2;
 	w->buf = xrealloc(w->buf, w->cap);
 }
 
-static void jw_raw(struct jw *w, const char *s, size_t n)
+/* Room for n more bytes and a NUL. */
+static inline void jw_grow(struct jw *w, size_t n)
+{
+	if (__builtin_expect(w->len + n + 1 > w->cap, 0))
+		jw_more(w, n);
+}
+
+static inline void jw_raw(struct jw *w, const char *s, size_t n)
 {
 	jw_grow(w, n);
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
-	w->buf[w->len] = '\0';
 }
 
-static void jw_lit(struct jw *w, const char *s)
+static inline void jw_lit(struct jw *w, const char *s)
 {
 	jw_raw(w, s, strlen(s));
+}
+
+/* The text so far as a C string (the buffer always has room for it). */
+static char *jw_text(struct jw *w)
+{
+	jw_grow(w, 0);
+	w->buf[w->len] = '\0';
+	return w->buf;
 }
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
@@ -91,34 +130,34 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 static void jw_str(struct jw *w, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
+	size_t i = 0, k;
 
-	jw_grow(w, n + 2);
-	w->buf[w->len++] = '"';
-	for (size_t i = 0; i < n;) {
-		size_t run = i, k;
+	jw_raw(w, "\"", 1);
+	for (;;) {
+		size_t run = i;
 
 		/* The common case: a run of plain printable ASCII. */
-		while (run < n && p[run] >= 0x20 && p[run] < 0x7f &&
-		       p[run] != '"' && p[run] != '\\')
+		while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
+		       p[run] != '\\')
 			run++;
-		if (run > i) {
+		if (run > i)
 			jw_raw(w, s + i, run - i);
-			i = run;
-			continue;
-		}
+		i = run;
+		if (!p[i])
+			break;
 		if (p[i] == '"' || p[i] == '\\') {
 			char e[2] = { '\\', (char)p[i] };
 
 			jw_raw(w, e, 2);
 			i++;
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
-			char e[8];
+			static const char hex[] = "0123456789abcdef";
+			char e[6] = { '\\', 'u', '0', '0', hex[p[i] >> 4],
+				      hex[p[i] & 15] };
 
-			snprintf(e, sizeof(e), "\\u%04x", p[i]);
 			jw_raw(w, e, 6);
 			i++;
-		} else if ((k = utf8_len(p + i, n - i)) > 0) {
+		} else if ((k = utf8_len(p + i, strlen(s + i))) > 0) {
 			jw_raw(w, s + i, k);
 			i += k;
 		} else {
@@ -129,55 +168,57 @@ static void jw_str(struct jw *w, const char *s)
 	jw_raw(w, "\"", 1);
 }
 
-static void jw_indent(struct jw *w)
-{
-	jw_grow(w, 1 + 4 * (size_t)w->depth);
-	w->buf[w->len++] = '\n';
-	for (unsigned i = 0; i < w->depth; i++) {
-		memcpy(w->buf + w->len, "    ", 4);
-		w->len += 4;
-	}
-	w->buf[w->len] = '\0';
-}
-
-/* The separator and indentation before a value, and its key. */
-static void jw_key(struct jw *w, const char *k)
+/* The separator before a value, and its key (plain ASCII, not escaped). */
+static inline void jw_key(struct jw *w, const char *k)
 {
 	if (!w->first)
-		jw_raw(w, ",", 1);
+		jw_raw(w, ", ", 2);
 	w->first = false;
-	jw_indent(w);
 	if (k) {
-		jw_str(w, k);
-		jw_raw(w, ": ", 2);
+		size_t n = strlen(k);
+
+		jw_grow(w, n + 4);
+		w->buf[w->len++] = '"';
+		memcpy(w->buf + w->len, k, n);
+		w->len += n;
+		memcpy(w->buf + w->len, "\": ", 3);
+		w->len += 3;
 	}
 }
 
+/* Opens an object or array; an object in an array starts a line. */
 static void jw_open(struct jw *w, const char *k, char c)
 {
-	if (w->depth || k)
+	if (w->in_array && c == '{') {
+		if (!w->first)
+			jw_raw(w, ",", 1);
+		jw_raw(w, "\n", 1);
+		w->first = false;
+	} else if (w->len || k) {
 		jw_key(w, k);
+	}
 	jw_raw(w, &c, 1);
-	w->depth++;
+	w->in_array = c == '[';
 	w->first = true;
 }
 
-static void jw_close(struct jw *w, char c)
+/* in_array: whether the container around the one closed is an array. */
+static void jw_close(struct jw *w, char c, bool in_array)
 {
-	w->depth--;
-	if (!w->first)
-		jw_indent(w);
-	w->first = false;
+	if (c == ']' && !w->first)
+		jw_raw(w, "\n", 1);
 	jw_raw(w, &c, 1);
+	w->first = false;
+	w->in_array = in_array;
 }
 
-static void put_str(struct jw *w, const char *k, const char *v)
+static inline void put_str(struct jw *w, const char *k, const char *v)
 {
 	jw_key(w, k);
 	jw_str(w, v);
 }
 
-static void put_u64(struct jw *w, const char *k, uint64_t v)
+static inline void put_u64(struct jw *w, const char *k, uint64_t v)
 {
 	char d[24], *p = d + sizeof(d);
 
@@ -201,10 +242,13 @@ static void put_i64(struct jw *w, const char *k, int64_t v)
 	jw_raw(w, d, (size_t)snprintf(d, sizeof(d), "%lld", (long long)v));
 }
 
-static void put_bool(struct jw *w, const char *k, bool v)
+static inline void put_bool(struct jw *w, const char *k, bool v)
 {
 	jw_key(w, k);
-	jw_lit(w, v ? "true" : "false");
+	if (v)
+		jw_raw(w, "true", 4);
+	else
+		jw_raw(w, "false", 5);
 }
 
 static const char *access_name(int flags)
@@ -231,7 +275,7 @@ static void put_file(struct jw *w, const char *k, const struct chain_file *f)
 	put_identity(w, &f->st, f->size);
 	if (f->blockdev)
 		put_bool(w, "block-device", true);
-	jw_close(w, '}');
+	jw_close(w, '}', false);
 }
 
 /* qemu-img's actual-size: the blocks allocated, for every file read. */
@@ -248,7 +292,7 @@ static uint64_t actual_size(const struct chain_member *m)
 
 static void qcow2_specific(struct jw *w, const struct chain_member *m)
 {
-	const struct image_info *in = &m->info;
+	const struct member_info *in = &m->info;
 
 	put_str(w, "compat", in->version == 2 ? "0.10" : "1.1");
 	put_str(w, "compression-type",
@@ -268,7 +312,7 @@ static void qcow2_specific(struct jw *w, const struct chain_member *m)
 
 static void vmdk_specific(struct jw *w, const struct chain_member *m)
 {
-	const struct image_info *in = &m->info;
+	const struct member_info *in = &m->info;
 
 	if (in->has_cid) {
 		put_u64(w, "cid", in->cid);
@@ -285,7 +329,7 @@ static void vmdk_specific(struct jw *w, const struct chain_member *m)
 		put_str(w, "filename", m->path);
 		put_u64(w, "cluster-size", in->cluster_size);
 		put_str(w, "format", "");
-		jw_close(w, '}');
+		jw_close(w, '}', true);
 	}
 	for (size_t k = 0; k < m->n_extents; k++) {
 		const struct image_extent *e = &in->extents[k];
@@ -296,9 +340,9 @@ static void vmdk_specific(struct jw *w, const struct chain_member *m)
 		if (m->extents[k].cluster_size)
 			put_u64(w, "cluster-size", m->extents[k].cluster_size);
 		put_str(w, "format", e->type);
-		jw_close(w, '}');
+		jw_close(w, '}', true);
 	}
-	jw_close(w, ']');
+	jw_close(w, ']', false);
 }
 
 /* The first extent's cluster size is the image's, as QEMU reports it. */
@@ -312,7 +356,7 @@ static uint64_t cluster_size(const struct chain_member *m)
 static void put_member(struct jw *w, const struct chain *c, size_t i)
 {
 	const struct chain_member *m = &c->m[i];
-	const struct image_info *in = &m->info;
+	const struct member_info *in = &m->info;
 	char hex[SHA256_HEX_LEN + 1];
 
 	jw_open(w, NULL, '{');
@@ -330,8 +374,8 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 			qcow2_specific(w, m);
 		else
 			vmdk_specific(w, m);
-		jw_close(w, '}');
-		jw_close(w, '}');
+		jw_close(w, '}', false);
+		jw_close(w, '}', false);
 	}
 	if (in->has_backing) {
 		if (i + 1 < c->n)
@@ -355,7 +399,7 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 		jw_open(w, "backing", '{');
 		put_str(w, "name", in->backing_name);
 		put_str(w, "format", in->backing_format_name);
-		jw_close(w, '}');
+		jw_close(w, '}', false);
 	}
 	if (in->has_data_file)
 		put_str(w, "data-file-name", in->data_file_name);
@@ -379,12 +423,12 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 			put_identity(w, &f->st, f->size);
 			if (f->blockdev)
 				put_bool(w, "block-device", true);
-			jw_close(w, '}');
+			jw_close(w, '}', true);
 		}
-		jw_close(w, ']');
+		jw_close(w, ']', false);
 	}
-	jw_close(w, '}');
-	jw_close(w, '}');
+	jw_close(w, '}', false);
+	jw_close(w, '}', true);
 }
 
 static void put_chain(struct jw *w, const char *k, const struct chain *c)
@@ -392,16 +436,27 @@ static void put_chain(struct jw *w, const char *k, const struct chain *c)
 	jw_open(w, k, '[');
 	for (size_t i = 0; i < c->n; i++)
 		put_member(w, c, i);
-	jw_close(w, ']');
+	jw_close(w, ']', false);
 }
 
 char *record_chain_text(const struct chain *c)
 {
-	struct jw w = { 0 };
+	struct jw w = { .fd = -1 };
 
-	jw_grow(&w, c->n * 1024);
 	put_chain(&w, NULL, c);
-	return w.buf;
+	return jw_text(&w);
+}
+
+int record_chain_write(int fd, const struct chain *c)
+{
+	struct jw w = { .fd = fd };
+
+	jw_grow(&w, JW_STREAM - 1);
+	put_chain(&w, NULL, c);
+	jw_raw(&w, "\n", 1);
+	jw_flush(&w);
+	free(w.buf);
+	return w.err;
 }
 
 static void put_disk(struct jw *w, const struct record_disk *d)
@@ -411,7 +466,7 @@ static void put_disk(struct jw *w, const struct record_disk *d)
 	put_str(w, "image", d->image);
 	put_str(w, "format", d->format);
 	put_chain(w, "chain", d->chain);
-	jw_close(w, '}');
+	jw_close(w, '}', true);
 }
 
 /* The record, with other (already serialized) disks kept as they were. */
@@ -419,7 +474,7 @@ static char *record_text_with(const char *guest, const struct record_disk *disks
 			      size_t n, struct json_object *keep,
 			      const char *except)
 {
-	struct jw w = { 0 };
+	struct jw w = { .fd = -1 };
 
 	jw_open(&w, NULL, '{');
 	put_u64(&w, "version", RECORD_VERSION);
@@ -431,17 +486,18 @@ static char *record_text_with(const char *guest, const struct record_disk *disks
 		if (json_object_object_get_ex(d, "name", &v) &&
 		    strcmp(json_object_get_string(v), except) == 0)
 			continue;
-		jw_key(&w, NULL);
+		jw_raw(&w, w.first ? "\n" : ",\n", w.first ? 1 : 2);
+		w.first = false;
 		jw_lit(&w, json_object_to_json_string_ext(
 				   d, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
 	for (size_t i = 0; i < n; i++)
 		put_disk(&w, &disks[i]);
-	jw_close(&w, ']');
-	jw_close(&w, '}');
+	jw_close(&w, ']', false);
+	jw_close(&w, '}', false);
 	jw_raw(&w, "\n", 1);
-	return w.buf;
+	return jw_text(&w);
 }
 
 char *record_text(const char *guest, const struct record_disk *disks, size_t n)
@@ -581,7 +637,7 @@ int record_load(const char *path, struct json_object **out,
  */
 static bool same_name(const char *recorded, const char *name)
 {
-	struct jw w = { 0 };
+	struct jw w = { .fd = -1 };
 	bool same;
 
 	if (!recorded)
@@ -592,6 +648,7 @@ static bool same_name(const char *recorded, const char *name)
 	return strcmp(recorded, name) == 0;
 slow:
 	jw_str(&w, name);
+	jw_text(&w);
 	{
 		struct json_object *o = json_tokener_parse(w.buf);
 
@@ -675,7 +732,7 @@ static int pins_differ(struct json_object *o, const struct chain_member *m,
 		       char *why, size_t len)
 {
 	struct json_object *vs = get(o, "vmseal"), *b = get(vs, "backing");
-	const struct image_info *in = &m->info;
+	const struct member_info *in = &m->info;
 	const char *oname = get_str(b, "name"), *ofmt = get_str(b, "format");
 	const char *odf = get_str(vs, "data-file-name");
 	char was[QUOTE_MAX + 96], now[QUOTE_MAX + 96], qp[QUOTE_MAX];

@@ -34,6 +34,9 @@ struct json_object;
 /* The chain as a JSON array of members, top first (like qemu-img's). */
 char *record_chain_text(const struct chain *c);
 
+/* The same, and a newline, written to fd as it is made; 0 or -errno. */
+int record_chain_write(int fd, const struct chain *c);
+
 /* One disk of a guest, for record_text(). */
 struct record_disk {
 	const char *name;

@@ -62,6 +62,7 @@ struct walk {
 	char *roots_str;	/* "(/img, /data)" */
 	uint8_t *buf;
 	size_t buf_size;
+	struct image_info scratch;	/* what the decoder fills */
 	struct chain *c;
 	size_t cap;
 	/*
@@ -467,6 +468,50 @@ static void file_free(struct chain_file *f)
 	free(f->real_path);
 }
 
+/* The decoder's answer, kept compact in the member (taking extents). */
+static void keep_info(struct member_info *m, struct image_info *in)
+{
+	size_t nb = strlen(in->backing_name), nd = strlen(in->data_file_name);
+	char *names = xmalloc(nb + nd + 2);
+
+	memcpy(names, in->backing_name, nb + 1);
+	memcpy(names + nb + 1, in->data_file_name, nd + 1);
+	*m = (struct member_info){
+		.format = in->format,
+		.virtual_size = in->virtual_size,
+		.version = in->version,
+		.cluster_bits = in->cluster_bits,
+		.incompatible_features = in->incompatible_features,
+		.has_backing = in->has_backing,
+		.backing_name = names,
+		.backing_name_offset = in->backing_name_offset,
+		.backing_format = in->backing_format,
+		.has_data_file = in->has_data_file,
+		.data_file_name = names + nb + 1,
+		.data_file_name_offset = in->data_file_name_offset,
+		.extents = in->extents,
+		.n_extents = in->n_extents,
+		.needs_read_only = in->needs_read_only,
+		.cluster_size = in->cluster_size,
+		.dirty = in->dirty,
+		.lazy_refcounts = in->lazy_refcounts,
+		.extended_l2 = in->extended_l2,
+		.data_file_raw = in->data_file_raw,
+		.refcount_bits = in->refcount_bits,
+		.compression_type = in->compression_type,
+		.has_cid = in->has_cid,
+		.cid = in->cid,
+		.parent_cid = in->parent_cid,
+		.compressed = in->compressed,
+		.header_used = in->header_used,
+	};
+	memcpy(m->backing_format_name, in->backing_format_name,
+	       sizeof(m->backing_format_name));
+	memcpy(m->create_type, in->create_type, sizeof(m->create_type));
+	in->extents = NULL;
+	in->n_extents = 0;
+}
+
 static const char *raw_lookalike(int fd, uint64_t size)
 {
 	uint8_t b[4];
@@ -503,7 +548,7 @@ static int read_header(struct walk *w, struct chain_member *m,
 	got = pread_full(m->fd, w->buf, want, 0);
 	if (got < 0)
 		return vs_errnof(w->err, (int)-got, "cannot read the header");
-	r = image_decode(fmt, w->buf, (size_t)got, fsize, &m->info, &need,
+	r = image_decode(fmt, w->buf, (size_t)got, fsize, &w->scratch, &need,
 			 w->err);
 	if (r == -EAGAIN) {
 		/* The decoder asks once for all it needs; only a lie asks twice. */
@@ -521,7 +566,7 @@ static int read_header(struct walk *w, struct chain_member *m,
 			return vs_errnof(w->err, (int)-more,
 					 "cannot read the header");
 		got += more;
-		r = image_decode(fmt, w->buf, (size_t)got, fsize, &m->info,
+		r = image_decode(fmt, w->buf, (size_t)got, fsize, &w->scratch,
 				 &need, w->err);
 		if (r == -EAGAIN) {
 			vs_err_ctx(w->err, "%s", "");
@@ -529,6 +574,8 @@ static int read_header(struct walk *w, struct chain_member *m,
 				       "header changed while vmseal was reading it");
 		}
 	}
+	if (r == 0)
+		keep_info(&m->info, &w->scratch);
 	if (r == 0) {
 		/* What the record compares: the bytes this decision rests on. */
 		m->header_len = m->info.header_used < (size_t)got ?
@@ -838,7 +885,9 @@ void chain_free(struct chain *c)
 		for (size_t k = 0; k < m->n_extents; k++)
 			file_free(&m->extents[k]);
 		free(m->extents);
-		image_info_free(&m->info);
+		free(m->info.extents);
+		/* One block holds both names. */
+		free(m->info.backing_name);
 	}
 	free(c->m);
 	c->m = NULL;

@@ -153,10 +153,13 @@ int cmd_chain(const struct cli *cli)
 		fprintf(stderr, "vmseal: %s\n", vs_err_str(&err, buf, sizeof(buf)));
 		rc = EXIT_IMAGE;
 	} else if (cli->json) {
-		char *text = record_chain_text(&c);
+		int r = record_chain_write(STDOUT_FILENO, &c);
 
-		puts(text);
-		free(text);
+		if (r < 0) {
+			fprintf(stderr, "vmseal: writing the chain: %s\n",
+				strerror(-r));
+			rc = EXIT_IMAGE;
+		}
 	} else {
 		print_text(&c);
 	}

@@ -96,7 +96,8 @@ static void escaping(void)
 	m.path = (char *)"/img/a\"b\\c.qcow2";
 	m.info.format = VS_FMT_QCOW2;
 	m.info.has_backing = true;
-	strcpy(m.info.backing_name, "x\n\x1b[31mFAKE\xff\xc3\xa9");
+	m.info.backing_name = (char *)"x\n\x1b[31mFAKE\xff\xc3\xa9";
+	m.info.data_file_name = (char *)"";
 	text = record_chain_text(&c);
 	ok(!strchr(text, '\x1b') && !strstr(text, "\n\x1b") &&
 	   !strchr(text, '\xff'), "no raw control or non-UTF-8 byte in the JSON");
