@@ -18,7 +18,7 @@ int image_decode(enum vs_format fmt, const uint8_t *buf, size_t len,
 		 uint64_t file_size, struct image_info *out, size_t *need,
 		 struct vs_err *err)
 {
-	memset(out, 0, sizeof(*out));
+	image_info_clear(out);
 	switch (fmt) {
 	case VS_FMT_RAW:
 		return raw_decode(buf, len, file_size, out, need, err);

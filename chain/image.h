@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "common/format.h"
@@ -38,7 +39,6 @@ struct image_info {
 	uint64_t incompatible_features;
 
 	bool has_backing;
-	char backing_name[VS_BACKING_NAME_MAX + 1];
 	uint64_t backing_name_offset;	/* where the name lies, for messages */
 	/* The recorded backing format; VS_FMT_NONE when the header has none. */
 	enum vs_format backing_format;
@@ -47,7 +47,6 @@ struct image_info {
 
 	/* qcow2 external data file (incompatible bit 2 + extension). */
 	bool has_data_file;
-	char data_file_name[VS_BACKING_NAME_MAX + 1];
 	uint64_t data_file_name_offset;
 
 	/* VMDK: createType, and the extents of a descriptor file. */
@@ -77,7 +76,23 @@ struct image_info {
 	 * the chain record's header digest covers.  0 for raw.
 	 */
 	size_t header_used;
+
+	/*
+	 * The names last, so that image_info_clear() zeroes everything but
+	 * their 2 KiB: the backing file name, and the qcow2 external data
+	 * file name (incompatible bit 2 + extension).
+	 */
+	char backing_name[VS_BACKING_NAME_MAX + 1];
+	char data_file_name[VS_BACKING_NAME_MAX + 1];
 };
+
+/* An empty answer: every field zero, both names "". */
+static inline void image_info_clear(struct image_info *info)
+{
+	memset(info, 0, offsetof(struct image_info, backing_name));
+	info->backing_name[0] = '\0';
+	info->data_file_name[0] = '\0';
+}
 
 /*
  * Bytes a walker reads first: 1 KiB, enough for the header, extensions

@@ -514,7 +514,7 @@ int qcow2_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	uint64_t ext_end, backing_end = 0, want;
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	image_info_clear(out);
 	out->format = VS_FMT_QCOW2;
 	/* Bytes past the file's end are not the file's. */
 	if (len > file_size)

@@ -58,7 +58,7 @@ int qed_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	uint64_t cluster, table, header_size, features, l1, size, entries;
 	uint64_t name_off, name_len, max_size, header_bytes, file_clusters;
 
-	memset(out, 0, sizeof(*out));
+	image_info_clear(out);
 	out->format = VS_FMT_QED;
 	if (len > file_size)
 		len = (size_t)file_size;

@@ -11,7 +11,7 @@
 int raw_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	       struct image_info *out, size_t *need, struct vs_err *err)
 {
-	memset(out, 0, sizeof(*out));
+	image_info_clear(out);
 	out->format = VS_FMT_RAW;
 	out->virtual_size = file_size;
 	return 0;

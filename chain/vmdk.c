@@ -426,7 +426,7 @@ int vmdk_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	size_t n;
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	image_info_clear(out);
 	out->format = VS_FMT_VMDK;
 	if (len > file_size)
 		len = (size_t)file_size;

@@ -346,10 +346,17 @@ static void seen_put(struct walk *w, dev_t dev, ino_t ino, const char *path)
  */
 static int reopen(int opath, int mode)
 {
-	char p[40];
+	char p[40] = "/proc/self/fd/", d[12], *q = d + sizeof(d);
+	unsigned v = (unsigned)opath;
 	int fd;
 
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", opath);
+	/* Once per member: the digits by hand, not by snprintf(). */
+	*--q = '\0';
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(p + 14, q, (size_t)(d + sizeof(d) - q));
 	fd = open(p, mode | O_CLOEXEC | O_NOCTTY);
 	return fd < 0 ? -errno : fd;
 }

@@ -14,7 +14,15 @@ char *path_combine(const char *image, const char *name)
 	slash = strrchr(image, '/');
 	if (!slash)
 		return xstrdup(name);
-	return xasprintf("%.*s%s", (int)(slash - image + 1), image, name);
+	{
+		/* A deep chain combines a name per member: no printf here. */
+		size_t dir = (size_t)(slash - image + 1), n = strlen(name);
+		char *out = xmalloc(dir + n + 1);
+
+		memcpy(out, image, dir);
+		memcpy(out + dir, name, n + 1);
+		return out;
+	}
 }
 
 char *path_normalize(const char *path)
