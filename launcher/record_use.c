@@ -285,7 +285,7 @@ static int live_register(const struct plan *p, struct record_live *live,
 		return vs_errnof(err, -dfd, "cannot use %s/%s", base, LIVE_DIR);
 	fd = openat(dfd, p->cfg->name,
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, 0) < 0) {
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		free(text);
 		return vs_errnof(err, errno, "cannot take %s/%s/%s",
 				 base, LIVE_DIR, p->cfg->name);
@@ -304,7 +304,15 @@ static int live_register(const struct plan *p, struct record_live *live,
 			text = t;
 		}
 	}
+	/*
+	 * Written over from the start, then cut to its length: truncating
+	 * to 0 first would make ext4 flush the file at close (auto_da_alloc)
+	 * and its removal at exit wait for that write and its discard
+	 * (0.2 ms to 76 ms measured on an ext4 /run mounted with discard).
+	 */
 	r = write_full(fd, text, strlen(text));
+	if (r >= 0 && ftruncate(fd, (off_t)strlen(text)) < 0)
+		r = -errno;
 	free(text);
 	if (r < 0)
 		return vs_errnof(err, -r, "cannot write %s/%s/%s",
