@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * bench_exec REPS LABEL [--fd=N:FILE] CMD ARGS... [:: LABEL ...]...
+ * bench_exec REPS LABEL [--fd=N:FILE] [--env=NAME=VALUE] CMD ARGS...
+ *            [:: LABEL ...]...
  *
  * Runs each command REPS times, interleaved (one run of each, then the
  * next round), so drift in the machine's load hits every command alike,
  * and times each run from just before posix_spawn to the end of waitpid,
  * with stdout and stderr sent to /dev/null (and FILE opened read-only as
- * descriptor N, for a program that takes one: bwrap --seccomp N).
+ * descriptor N, for a program that takes one: bwrap --seccomp N; and
+ * NAME=VALUE added to its environment).
  * Prints one line a command:
  *   LABEL min_ms median_ms max_ms
  * or, for a command whose run failed,
@@ -26,6 +28,7 @@ extern char **environ;
 struct cmd {
 	const char *label;
 	posix_spawn_file_actions_t fa;
+	char **envp;
 	char **argv;
 	double *ms;
 	int failed;	/* the first failing status + 1, or 0 */
@@ -69,6 +72,20 @@ int main(int argc, char **argv)
 						 O_WRONLY, 0);
 		posix_spawn_file_actions_addopen(&cmds[n].fa, 2, "/dev/null",
 						 O_WRONLY, 0);
+		cmds[n].envp = environ;
+		while (i + 1 < j && !strncmp(argv[i + 1], "--env=", 6)) {
+			size_t k = 0;
+			char **e;
+
+			while (cmds[n].envp[k])
+				k++;
+			/* First: getenv() takes the first of a name. */
+			e = calloc(k + 2, sizeof(char *));
+			e[0] = argv[i + 1] + 6;
+			memcpy(e + 1, cmds[n].envp, k * sizeof(char *));
+			cmds[n].envp = e;
+			i++;
+		}
 		while (i + 1 < j && !strncmp(argv[i + 1], "--fd=", 5)) {
 			char *colon = strchr(argv[i + 1], ':');
 
@@ -96,7 +113,7 @@ int main(int argc, char **argv)
 			pid_t pid;
 
 			if (posix_spawn(&pid, cmds[c].argv[0], &cmds[c].fa, NULL,
-					cmds[c].argv, environ) != 0 ||
+					cmds[c].argv, cmds[c].envp) != 0 ||
 			    waitpid(pid, &status, 0) != pid || status != 0) {
 				if (!cmds[c].failed)
 					cmds[c].failed = (WIFEXITED(status) ?
