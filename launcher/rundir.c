@@ -163,11 +163,62 @@ static int register_uid(const char *base, int base_fd, const char *name,
 	return 0;
 }
 
+/*
+ * The sockets the emulator left (QEMU removes its -qmp socket when it
+ * shuts down cleanly, not when it fails or is killed).  Only sockets, and
+ * unlinkat() does not follow links: the directory is the emulator's.
+ */
+static bool remove_sockets(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	bool only_lock = true;
+	struct dirent *e;
+	struct stat st;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, "vmseal.lock"))
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISSOCK(st.st_mode) && unlinkat(dirfd, e->d_name, 0) == 0)
+			continue;
+		only_lock = false;
+	}
+	closedir(d);
+	return only_lock;
+}
+
+/*
+ * Whether the lock just taken is still RUN/NAME/vmseal.lock: a run that
+ * ends removes an empty RUN/NAME (lock file first, while it holds it),
+ * and a start that opened them before must then try again.
+ */
+static bool still_linked(int base_fd, const char *name, const struct rundir *rd)
+{
+	struct stat a, b;
+
+	if (fstat(rd->fd, &a) < 0 ||
+	    fstatat(base_fd, name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return false;
+	if (fstat(rd->lock_fd, &a) < 0 ||
+	    fstatat(rd->fd, "vmseal.lock", &b, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int rundir_take(const char *base, const char *name,
 		const struct rundir_owner *o, struct rundir *rd,
 		struct vs_err *err)
 {
 	_cleanup_fd_ int base_fd = -1;
+	int tries = 0;
 	pid_t other;
 	int rc;
 
@@ -180,6 +231,7 @@ int rundir_take(const char *base, const char *name,
 	base_fd = open_trusted_dir(AT_FDCWD, base, geteuid(), 0755, err);
 	if (base_fd < 0)
 		goto fail;
+again:
 	rc = open_trusted_dir(base_fd, name, o->uid, 0700, err);
 	if (rc < 0)
 		goto fail;
@@ -198,6 +250,16 @@ int rundir_take(const char *base, const char *name,
 		else
 			vs_errnof(err, errno == EWOULDBLOCK ? EBUSY : errno,
 				  "guest %s is already running", name);
+		goto fail;
+	}
+	if (!still_linked(base_fd, name, rd)) {
+		/* Removed by the run that just ended: start over. */
+		close(rd->lock_fd);
+		close(rd->fd);
+		rd->lock_fd = rd->fd = -1;
+		if (++tries < 10)
+			goto again;
+		vs_errf(err, EAGAIN, "the runtime directory keeps vanishing");
 		goto fail;
 	}
 	rd->held = true;
@@ -267,40 +329,24 @@ int pidfile_write(const char *path, pid_t pid, struct vs_err *err)
 	return 0;
 }
 
-/*
- * The sockets the emulator left (QEMU removes its -qmp socket when it
- * shuts down cleanly, not when it fails or is killed).  Only sockets, and
- * unlinkat() does not follow links: the directory is the emulator's.
- */
-static void remove_sockets(int dirfd)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-	struct stat st;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISSOCK(st.st_mode))
-			unlinkat(dirfd, e->d_name, 0);
-	}
-	closedir(d);
-}
-
 void rundir_release(struct rundir *rd)
 {
 	static const char *const ours[] = { RUNDIR_CONTROL, RUNDIR_EMU_PID,
 					    RUNDIR_PID, NULL };
 
+	bool empty = false;
+
 	if (rd->held) {
 		for (const char *const *f = ours; *f; f++)
 			unlinkat(rd->fd, *f, 0);
-		remove_sockets(rd->fd);
+		empty = remove_sockets(rd->fd);
+		/*
+		 * Nothing left but the lock (a wrapped guest's wrap-PID, or a
+		 * guest whose record lives elsewhere): the directory goes
+		 * too, the lock file first and while it is still held.
+		 */
+		if (empty && unlinkat(rd->fd, "vmseal.lock", 0) == 0)
+			rmdir(rd->path);
 	}
 	/* Unregistered before RUN/NAME's lock lets another run start. */
 	if (rd->id_path) {

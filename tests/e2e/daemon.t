@@ -80,8 +80,10 @@ rc=$?
 [ $rc = 0 ] && grep -qx "d1: stopped" "$E2E_TMP/stop" && gone "$emu" && gone "$sup"
 ok $? "stop: emulator and supervisor gone" || diag "exit $rc" "$(cat "$E2E_TMP/stop")"
 [ ! -e "$E2E_TMP/d1.pid" ] && [ ! -e "$(e2e_run_dir d1)/control.sock" ] &&
-	[ ! -e "$(e2e_run_dir d1)/emulator.pid" ]
+	[ ! -e "$(e2e_run_dir d1)/emulator.pid" ] && [ ! -e "$(e2e_run_dir d1)/qmp.sock" ]
 ok $? "pid file and runtime files removed"
+[ ! -e "$(e2e_run_dir d1)" ]
+ok $? "the emptied runtime directory removed" || diag "$(ls -la "$(e2e_run_dir d1)")"
 grep -q 'guest d1 stopped: status 0' "$log"
 ok $? "the log says the guest stopped with status 0 (QEMU's answer to SIGTERM)"
 "$VMSEAL" status d1 >/dev/null 2>&1
@@ -90,6 +92,18 @@ ok $? "status of the stopped guest: 69"
 "$VMSEAL" stop d1 >/dev/null 2>&1
 [ $? = 69 ]
 ok $? "stop of a stopped guest: 69"
+
+# An emulator killed outright leaves its QMP socket; vmseal removes it.
+write_ini k1
+"$VMSEAL" run --daemon --pidfile "$E2E_TMP/k1.pid" --log "$E2E_TMP/k1.log" "$E2E_TMP/k1.ini" \
+	>/dev/null 2>&1
+ksup=$(cat "$E2E_TMP/k1.pid" 2>/dev/null)
+[ -n "$ksup" ] && e2e_track "$ksup"
+kemu=$(cat "$(e2e_run_dir k1)/emulator.pid" 2>/dev/null)
+[ -S "$(e2e_run_dir k1)/qmp.sock" ] && kill -KILL "$kemu" && gone "$ksup" &&
+	[ ! -e "$(e2e_run_dir k1)/qmp.sock" ] && [ ! -e "$(e2e_run_dir k1)" ]
+ok $? "SIGKILL to QEMU: its stale qmp.sock and the runtime directory removed" ||
+	diag "$(ls -la "$(e2e_run_dir k1)" 2>&1)"
 
 # A start that fails says why, from the daemon, in the foreground.
 sed 's|top.qcow2|missing.qcow2|' "$E2E_TMP/d1.ini" >"$E2E_TMP/bad.ini"

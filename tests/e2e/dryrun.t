@@ -8,7 +8,13 @@
 missing=$(e2e_missing "$QEMU" "$VMSEAL")
 if [ -n "$missing" ]; then
 	skip "$missing is not installed (make deps)" "wrap --dry-run e2e"
-	tap_done
+	timeout 20 "$VMSEAL" wrap --config "$E2E_TMP/ok.ini" -- "$QEMU" -machine none -display none -version \
+	>"$E2E_TMP/real.out" 2>&1
+rc=$?
+left=$(ls -A "$VMSEAL_RUN_DIR" 2>/dev/null | grep '^wrap')
+[ $rc = 0 ] && [ -z "$left" ]
+ok $? "a wrapped run leaves no wrap-PID runtime directory behind" || diag "exit $rc: $left" "$(cat "$E2E_TMP/real.out")"
+tap_done
 	exit
 fi
 e2e_setup
@@ -28,4 +34,10 @@ printf '[vmseal]\nversion = 1\nname = wrap\n' >"$E2E_TMP/ok.ini"
 drc=$?
 [ $drc = 0 ] && head -n 1 "$E2E_TMP/dry.out" | grep -qx "$QEMU"
 ok $? "wrap --dry-run of a runnable config: the argv, exit 0" || diag "exit $drc" "$(cat "$E2E_TMP/dry.err")"
+timeout 20 "$VMSEAL" wrap --config "$E2E_TMP/ok.ini" -- "$QEMU" -machine none -display none -version \
+	>"$E2E_TMP/real.out" 2>&1
+rc=$?
+left=$(ls -A "$VMSEAL_RUN_DIR" 2>/dev/null | grep '^wrap')
+[ $rc = 0 ] && [ -z "$left" ]
+ok $? "a wrapped run leaves no wrap-PID runtime directory behind" || diag "exit $rc: $left" "$(cat "$E2E_TMP/real.out")"
 tap_done
