@@ -167,8 +167,7 @@ int cmd_filter(const struct cli *cli, const struct guest_config *cfg)
 	int rc;
 
 	if (cfg) {
-		run_policy_opts(cfg, &o);
-		p = o.policy;
+		p = cfg->policy;
 	} else if (!cli->policy || policy_by_name(cli->policy, &p) < 0) {
 		fprintf(stderr, "vmseal: filter needs FILE or --policy "
 				"broker|deny|kill\nTry 'vmseal filter --help'.\n");

@@ -51,18 +51,6 @@ int run_fail(const struct vs_err *e, int code)
 	return code;
 }
 
-void run_policy_opts(const struct guest_config *cfg, struct policy_opts *o)
-{
-	*o = (struct policy_opts){
-		.policy = cfg->policy,
-		/*
-		 * The kernel read-only path stays off until the jail and
-		 * Landlock confine what a read-only open can reach.
-		 */
-		.kernel_ro_opens = false,
-	};
-}
-
 void run_allowlist(const struct guest_config *cfg, struct allowlist *al)
 {
 	const char *files[3] = { cfg->kernel, NULL, NULL };
@@ -232,11 +220,10 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 {
 	struct vs_err err = { 0 };
 	struct rundir_owner owner;
-	struct policy_opts opts;
 	size_t n_deny;
 
-	run_policy_opts(cfg, &opts);
-	if (policy_build(&opts, &r->filter, &err) < 0)
+	if (policy_build(&(struct policy_opts){ .policy = cfg->policy },
+			 &r->filter, &err) < 0)
 		return run_fail(&err, EXIT_SANDBOX);
 	owner = (struct rundir_owner){
 		.uid = r->privs.uid,

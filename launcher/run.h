@@ -27,13 +27,6 @@ int run_wrapped(const struct guest_config *cfg, struct wrap *w,
 void run_allowlist(const struct guest_config *cfg, struct allowlist *al);
 
 /*
- * What the filter of a config is built from: `run` and `vmseal filter
- * FILE` both take it from here, so the listing is what is loaded.
- */
-struct policy_opts;
-void run_policy_opts(const struct guest_config *cfg, struct policy_opts *o);
-
-/*
  * Resolves who guest name's emulator runs as ([sandbox] user and friends,
  * or a uid of its own: launcher/identity.h; recorded when record); the
  * exit code (65, or 71 when the uid cannot be allocated) after printing
