@@ -95,6 +95,18 @@ void report_plan(FILE *f, const struct plan *p, const struct allowlist *al)
 		fprintf(f, "no disks\n");
 	for (size_t k = 0; k < p->n_disks; k++)
 		report_disk(f, p, k);
+	for (size_t i = 0; i < p->out.n; i++) {
+		const struct output *o = &p->out.v[i];
+
+		fprintf(f, "output %s (%s): ", o->path, cfg->args[o->opt]);
+		if (o->set)
+			fprintf(f, "opened by vmseal, fd %d in fd set %d%s\n",
+				o->dst, o->set, o->append ? ", appended" : "");
+		else if (o->kind == OUT_LOG)
+			fprintf(f, "opened by vmseal, served by the broker\n");
+		else
+			fprintf(f, "the emulator's pid, written by vmseal\n");
+	}
 	fprintf(f, "descriptors passed: %d (fds %d..%d), every other fd closed\n",
 		p->n_fds, p->first_fd ? p->first_fd : PLAN_FIRST_FD,
 		(p->first_fd ? p->first_fd : PLAN_FIRST_FD) + p->n_fds - 1);

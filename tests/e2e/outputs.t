@@ -71,6 +71,11 @@ write_ini o1 "-chardev file,id=dc,path=$E2E_TMP/out/debug,,con.log,append=on" \
 grep -qx "file,id=dc,path=/dev/fdset/[0-9]*,append=on" "$E2E_TMP/o1.argv" &&
 	! grep -q -- "-pidfile" "$E2E_TMP/o1.argv" && ! grep -q "debug,,con" "$E2E_TMP/o1.argv"
 ok $? "argv: the chardev's path is an fd set, -pidfile is vmseal's" || diag "$(cat "$E2E_TMP/o1.argv")"
+"$VMSEAL" check "$E2E_TMP/o1.ini" >"$E2E_TMP/o1.check" 2>&1
+grep -q "^output $E2E_TMP/out/debug,con.log (-chardev): opened by vmseal, fd [0-9]* in fd set [0-9]*, appended$" "$E2E_TMP/o1.check" &&
+	grep -q "^output $VMSEAL_LOG_DIR/o1/qemu.log (-D): opened by vmseal, served by the broker$" "$E2E_TMP/o1.check" &&
+	grep -q "^output $E2E_TMP/out/qemu.pid (-pidfile): the emulator's pid, written by vmseal$" "$E2E_TMP/o1.check"
+ok $? "check lists each output and how it reaches the emulator" || diag "$(cat "$E2E_TMP/o1.check")"
 "$VMSEAL" run -v --daemon --pidfile "$E2E_TMP/o1.sup" --log "$E2E_TMP/o1.log" "$E2E_TMP/o1.ini" \
 	>"$E2E_TMP/o1.out" 2>&1
 rc=$?
