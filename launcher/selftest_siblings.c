@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/xalloc.h"
+#include "launcher/identity.h"
 #include "launcher/selftest_siblings.h"
 #include "sandbox/policy.h"
 #include "sandbox/uidpool.h"
@@ -126,6 +128,36 @@ static int attack_from(uid_t id, const struct sibling_target *t,
 	return got == want ? 0 : -1;
 }
 
+/*
+ * The scratch record starts as a copy of the real one, so the two uids
+ * are none a guest was given (running or not).  0, or -errno.
+ */
+static int seed_record(const char *state, char *name_a, char *name_b,
+		       size_t len)
+{
+	_cleanup_free_ char *real = xasprintf("%s/uids", identity_state_dir());
+	_cleanup_free_ char *copy = xasprintf("%s/uids", state);
+	_cleanup_fd_ int in = -1, out = -1;
+	char buf[8192];
+	ssize_t n;
+
+	snprintf(name_a, len, "vmseal-selftest-%d-a", (int)getpid());
+	snprintf(name_b, len, "vmseal-selftest-%d-b", (int)getpid());
+	if (mkdir(state, 0700) < 0)
+		return -errno;
+	in = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return errno == ENOENT ? 0 : -errno;
+	out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -errno;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write_full(out, buf, (size_t)n) < 0)
+			return -EIO;
+	}
+	return n < 0 ? -errno : 0;
+}
+
 static void remove_tree(const char *dir)
 {
 	const char *const files[] = { "b/qmp.sock", "b/.vmseal.pid.tmp",
@@ -182,6 +214,7 @@ int selftest_siblings(struct sibling_row rows[SIB_COUNT], bool *skip,
 	struct vs_filter *f = NULL;
 	struct vs_err err = { 0 };
 	char *state = NULL, *dir_b = NULL, *sock = NULL;
+	char name_a[64], name_b[64];
 	uid_t ua, ub;
 	int rc = -1;
 
@@ -199,9 +232,17 @@ int selftest_siblings(struct sibling_row rows[SIB_COUNT], bool *skip,
 	state = xasprintf("%s/state", tmpl);
 	dir_b = xasprintf("%s/b", tmpl);
 	sock = xasprintf("%s/qmp.sock", dir_b);
-	if (uidpool_assign(state, "selftest-a", UIDPOOL_FIRST, UIDPOOL_LAST, &ua,
+	rc = seed_record(state, name_a, name_b, sizeof(name_a));
+	if (rc < 0) {
+		snprintf(why, len, "copying %s/uids: %s", identity_state_dir(),
+			 strerror(-rc));
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	if (uidpool_assign(state, name_a, UIDPOOL_FIRST, UIDPOOL_LAST, &ua,
 			   &err) < 0 ||
-	    uidpool_assign(state, "selftest-b", UIDPOOL_FIRST, UIDPOOL_LAST, &ub,
+	    uidpool_assign(state, name_b, UIDPOOL_FIRST, UIDPOOL_LAST, &ub,
 			   &err) < 0) {
 		snprintf(why, len, "allocating two uids: %s", err.msg);
 		goto out;

@@ -9,8 +9,8 @@
 
 /*
  * `vmseal selftest` rows for two concurrent guests: two children under
- * the deny filter, each under a uid allocated from the default range (a
- * scratch record, removed after), one listening on a socket in its 0700
+ * the deny filter, each under a uid allocated from the default range (in a
+ * scratch copy of the real record, so neither was given to a guest), one listening on a socket in its 0700
  * runtime directory, the other making every attack of sandbox/sibling.h
  * on it.  The control makes the same attacks under the target's own uid:
  * an attack that fails there too proves nothing (skip).
