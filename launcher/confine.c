@@ -61,6 +61,7 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 		al = &own;
 	}
 	c->new_net = cfg->network == VS_NETWORK_NONE;
+	c->policy = cfg->policy;
 	if (geteuid() != 0)
 		c->no_jail = "vmseal is not root";
 	else if (wrapped)
@@ -147,6 +148,11 @@ int confine_check_images(const struct confine *c, const struct plan *p,
 	return 0;
 }
 
+bool confine_kernel_ro_opens(const struct confine *c, enum vs_policy p)
+{
+	return p == VS_POLICY_BROKER && c->jailed && c->landlock_abi > 0;
+}
+
 int confine_start(struct confine *c, const char *hostname, struct vs_err *err)
 {
 	struct jail_spec s = {
@@ -185,6 +191,8 @@ void confine_report(FILE *f, const struct confine *c)
 			c->new_net ? "; network = none needs the jail" : "");
 	fprintf(f, "landlock: %s\n",
 		landlock_describe(c->landlock_abi, ll, sizeof(ll)));
+	if (confine_kernel_ro_opens(c, c->policy))
+		fprintf(f, "read-only opens: answered by the kernel (the jail and Landlock confine them); every other open goes to the broker\n");
 	fprintf(f, "death signal: the emulator is killed when its supervisor dies%s\n",
 		c->jailed ? " (death signal, and the jail's init ends the PID namespace)" :
 			    " (death signal)");

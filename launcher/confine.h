@@ -24,6 +24,7 @@ struct confine {
 	bool jailed;
 	const char *no_jail;	/* why not, when !jailed */
 	bool new_net;
+	enum vs_policy policy;
 	int landlock_abi;	/* 0: no Landlock */
 	struct strv ro;		/* read-only: /usr, the allowlist, the binary */
 	struct strv devs;	/* device nodes (and /dev/pts) */
@@ -53,6 +54,15 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
  */
 int confine_check_images(const struct confine *c, const struct plan *p,
 			 struct vs_err *err);
+
+/*
+ * Whether read-only opens may go straight to the kernel (the filter's
+ * kernel_ro_opens): only under the broker policy, in the jail (nothing
+ * but the allowlist's trees to reach) and under Landlock (nothing
+ * beneath them but what the rules allow, and no passed image reopened
+ * through /proc/self/fd).
+ */
+bool confine_kernel_ro_opens(const struct confine *c, enum vs_policy p);
 
 /* Builds the jail when there is one; 0 or -errno with err. */
 int confine_start(struct confine *c, const char *hostname,

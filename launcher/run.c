@@ -222,9 +222,6 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	struct rundir_owner owner;
 	size_t n_deny;
 
-	if (policy_build(&(struct policy_opts){ .policy = cfg->policy },
-			 &r->filter, &err) < 0)
-		return run_fail(&err, EXIT_SANDBOX);
 	owner = (struct rundir_owner){
 		.uid = r->privs.uid,
 		.gid = r->privs.gid,
@@ -290,6 +287,14 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 			r->confine.no_jail);
 		return run_fail(&err, EXIT_SANDBOX);
 	}
+	/* Read-only opens skip the broker only where jail and Landlock confine them. */
+	if (policy_build(&(struct policy_opts){
+				 .policy = cfg->policy,
+				 .kernel_ro_opens = confine_kernel_ro_opens(
+					 &r->confine, cfg->policy),
+			 },
+			 &r->filter, &err) < 0)
+		return run_fail(&err, EXIT_SANDBOX);
 	if (r->opts->pidfile) {
 		if (pidfile_write(r->opts->pidfile, getpid(), &err) < 0)
 			return run_fail(&err, EXIT_SANDBOX);

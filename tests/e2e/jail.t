@@ -92,6 +92,25 @@ ok $? "a process of the same user outside cannot be signalled"
 grep -qF "stat $(e2e_run_dir a1): OK" "$E2E_TMP/a1.out"
 ok $? "its own runtime directory is there, at its host path"
 
+# Read-only opens in the jail reach the kernel (the Landlock fast path):
+# what the allowlist serves opens, a passed image does not reopen, the
+# image by its path is not there.
+write_ini a4 "$PROBE" "open /etc/ld.so.cache open /proc/self/fd/3 open $E2E_TMP/images/top.qcow2" \
+	"user = $E2E_USER"
+printf '[disk root]\nimage = %s/images/top.qcow2\nformat = qcow2\ndevice = none\n' "$E2E_TMP" >>"$E2E_TMP/a4.ini"
+"$VMSEAL" check "$E2E_TMP/a4.ini" >"$E2E_TMP/a4.check" 2>&1
+"$VMSEAL" run "$E2E_TMP/a4.ini" >"$E2E_TMP/a1.out" 2>"$E2E_TMP/a4.err"
+if grep -q '^read-only opens: answered by the kernel' "$E2E_TMP/a4.check"; then
+	grep -qx "open /etc/ld.so.cache: OK" "$E2E_TMP/a1.out"
+	ok $? "fast path: an allowlisted file opens read-only" || diag "$(cat "$E2E_TMP/a1.out" "$E2E_TMP/a4.err")"
+	refused open /proc/self/fd/3 EACCES
+	ok $? "fast path: the passed image cannot be reopened through /proc/self/fd (Landlock)"
+	refused open "$E2E_TMP/images/top.qcow2" ENOENT
+	ok $? "fast path: the image is not in the jail by its path"
+else
+	skip "no Landlock: read-only opens still go to the broker" "fast path"
+fi
+
 # allow-root: uid 0 without capabilities tries to kill its supervisor.
 write_ini a2 "$PROBE" "sleep 1 kill-parent 9 sleep 60" "user = root" "allow-root = yes"
 "$VMSEAL" run "$E2E_TMP/a2.ini" >"$E2E_TMP/a2.out" 2>"$E2E_TMP/a2.err" &

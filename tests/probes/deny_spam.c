@@ -5,7 +5,9 @@
  *              is not UTF-8, spelled so that a raw log would show a line
  *              "vmseal: broker locked on request: FAKE" of its own
  *   --many N   opens N distinct paths that do not exist
- * then exits 0.  Static, so no loader open comes first.
+ * then exits 0.  Static, so no loader open comes first.  The opens ask
+ * for write access: in the jail a read-only open goes straight to the
+ * kernel (the Landlock fast path), a write open always to the broker.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +22,7 @@ int main(int argc, char **argv)
 			int fd = open("/nonexistent-vmseal-forge\n"
 				      "vmseal: broker locked on request: FAKE"
 				      "\x1b[2K\r\x1b[31mred\xff",
-				      O_RDONLY | O_CLOEXEC);
+				      O_WRONLY | O_CLOEXEC);
 
 			if (fd >= 0)
 				return 2;
@@ -32,7 +34,7 @@ int main(int argc, char **argv)
 
 				snprintf(path, sizeof(path),
 					 "/nonexistent-vmseal-many/%ld", k);
-				if (open(path, O_RDONLY | O_CLOEXEC) >= 0)
+				if (open(path, O_WRONLY | O_CLOEXEC) >= 0)
 					return 2;
 			}
 		}

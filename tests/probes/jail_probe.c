@@ -7,6 +7,8 @@
  *   connect-unix PATH       connect(2) to a pathname unix socket
  *   connect-abstract NAME   connect(2) to the abstract socket @NAME
  *   stat PATH               whether PATH can be seen at all
+ *   open PATH               open(2) read-only (in the jail the kernel
+ *                           answers it, not the broker)
  *   readlink PATH           e.g. /proc/PID/exe of a host process
  *   kill PID SIG            kill(2) (SIG 0: only whether it could)
  *   kill-parent SIG         kill(2) of the parent, when it can be seen
@@ -22,6 +24,7 @@
  * lets through, so what stops it is the jail or Landlock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +103,13 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "stat")) {
 			result(a, v, stat(v, &st));
+			i++;
+		} else if (!strcmp(a, "open")) {
+			int fd = open(v, O_RDONLY | O_CLOEXEC);
+
+			result(a, v, fd < 0 ? -1 : 0);
+			if (fd >= 0)
+				close(fd);
 			i++;
 		} else if (!strcmp(a, "readlink")) {
 			ssize_t n = readlink(v, buf, sizeof(buf));
