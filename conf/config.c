@@ -163,6 +163,11 @@ static int set_allow(struct conf_parse *p, char **val)
 			      &p->cfg->n_allow);
 }
 
+static int set_kernel_opens(struct conf_parse *p, char **val)
+{
+	return conf_bool(&p->rd, "kernel-opens", *val, &p->cfg->kernel_opens);
+}
+
 static int set_qemu_sandbox(struct conf_parse *p, char **val)
 {
 	return conf_bool(&p->rd, "qemu-sandbox", *val, &p->cfg->qemu_sandbox);
@@ -428,6 +433,7 @@ static const struct key sandbox_keys[] = {
 	{ "share-user", set_share_user, false },
 	{ "uid-range", set_uid_range, false },
 	{ "network", set_network, false },
+	{ "kernel-opens", set_kernel_opens, false },
 };
 
 static const struct key chain_keys[] = {
@@ -650,6 +656,7 @@ int config_parse(const char *name, const char *buf, size_t len,
 	cfg->dialect = VS_DIALECT_FDSET;
 	cfg->policy = VS_POLICY_BROKER;
 	cfg->qemu_sandbox = true;
+	cfg->kernel_opens = true;
 	cfg->max_depth = VS_MAX_DEPTH_DEFAULT;
 
 	r = ini_reader_run(&p.rd, on_key, &p);

@@ -99,6 +99,11 @@ struct guest_config {
 	char **allow;		/* NULL-terminated absolute paths, never NULL */
 	size_t n_allow;
 	enum vs_network network;
+	/*
+	 * Read-only opens answered by the kernel where the jail and Landlock
+	 * confine them (default yes; off with lock-after).
+	 */
+	bool kernel_opens;
 
 	/* [chain] */
 	char **roots;		/* NULL-terminated; default: top image's dir */

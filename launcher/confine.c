@@ -62,6 +62,8 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 	}
 	c->new_net = cfg->network == VS_NETWORK_NONE;
 	c->policy = cfg->policy;
+	/* lock-after promises every later open refused: the broker's alone. */
+	c->kernel_opens = cfg->kernel_opens && !cfg->lock_after;
 	if (geteuid() != 0)
 		c->no_jail = "vmseal is not root";
 	else if (wrapped)
@@ -150,7 +152,8 @@ int confine_check_images(const struct confine *c, const struct plan *p,
 
 bool confine_kernel_ro_opens(const struct confine *c, enum vs_policy p)
 {
-	return p == VS_POLICY_BROKER && c->jailed && c->landlock_abi > 0;
+	return p == VS_POLICY_BROKER && c->kernel_opens && c->jailed &&
+	       c->landlock_abi > 0;
 }
 
 int confine_start(struct confine *c, const char *hostname, struct vs_err *err)
@@ -193,6 +196,10 @@ void confine_report(FILE *f, const struct confine *c)
 		landlock_describe(c->landlock_abi, ll, sizeof(ll)));
 	if (confine_kernel_ro_opens(c, c->policy))
 		fprintf(f, "read-only opens: answered by the kernel (the jail and Landlock confine them); every other open goes to the broker\n");
+	else if (c->policy == VS_POLICY_BROKER)
+		fprintf(f, "read-only opens: every open goes to the broker (%s)\n",
+			!c->kernel_opens ? "kernel-opens = no, or lock-after" :
+					   "needs the jail and Landlock");
 	fprintf(f, "death signal: the emulator is killed when its supervisor dies%s\n",
 		c->jailed ? " (death signal, and the jail's init ends the PID namespace)" :
 			    " (death signal)");

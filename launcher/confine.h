@@ -25,6 +25,7 @@ struct confine {
 	const char *no_jail;	/* why not, when !jailed */
 	bool new_net;
 	enum vs_policy policy;
+	bool kernel_opens;	/* kernel-opens = yes and no lock-after */
 	int landlock_abi;	/* 0: no Landlock */
 	struct strv ro;		/* read-only: /usr, the allowlist, the binary */
 	struct strv devs;	/* device nodes (and /dev/pts) */

@@ -17,6 +17,8 @@ guest_chain "$E2E_TMP/images" >/dev/null
 ALLOWED=/usr/share/qemu/kvmvapic.bin
 
 # write_ini NAME [EXTRA SANDBOX LINE]
+# kernel-opens = no: every open reaches the broker, whose answers these
+# tests are about (with it on, read-only opens in the jail are the kernel's).
 write_ini() {
 	cat >"$E2E_TMP/$1.ini" <<-INI
 	[vmseal]
@@ -27,6 +29,7 @@ write_ini() {
 	args = -qmp unix:$(e2e_run_dir "$1")/qmp.sock,server=on,wait=off
 	[sandbox]
 	user = $E2E_USER
+	kernel-opens = no
 	${2:-}
 	[disk root]
 	image = $E2E_TMP/images/top.qcow2

@@ -22,6 +22,8 @@ qemu-img create -q -f qcow2 "$E2E_TMP/img/hot.qcow2" 16M
 qemu-img create -q -f raw "$E2E_TMP/img/plain.dat" 1M
 chmod 644 "$E2E_TMP"/img/*
 
+# kernel-opens = no: every open reaches the broker, whose answers these
+# tests are about (with it on, read-only opens in the jail are the kernel's).
 write_ini() { # NAME
 	cat >"$E2E_TMP/$1.ini" <<-INI
 	[vmseal]
@@ -32,6 +34,7 @@ write_ini() { # NAME
 	args = -qmp unix:$(e2e_run_dir "$1")/qmp.sock,server=on,wait=off
 	[sandbox]
 	user = $E2E_USER
+	kernel-opens = no
 	[disk root]
 	image = $E2E_TMP/img/root.qcow2
 	format = qcow2
