@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/path.h"
 #include "launcher/confine.h"
+#include "launcher/log.h"
 #include "launcher/run.h"
 
 /* Always in the jail: what any program may read or write. */
@@ -203,4 +204,20 @@ void confine_report(FILE *f, const struct confine *c)
 	fprintf(f, "death signal: the emulator is killed when its supervisor dies%s\n",
 		c->jailed ? " (death signal, and the jail's init ends the PID namespace)" :
 			    " (death signal)");
+}
+
+void confine_log(const struct confine *c)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	confine_report(f, c);
+	fclose(f);
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		vlog(LOG_INFO, "%s", line);
+	free(buf);
 }

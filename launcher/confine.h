@@ -71,7 +71,8 @@ int confine_start(struct confine *c, const char *hostname,
 
 void confine_release(struct confine *c);
 
-/* The layers, one line each, for `check` and -v. */
+/* The layers, one line each, for `check`; confine_log() to the log (-v). */
 void confine_report(FILE *f, const struct confine *c);
+void confine_log(const struct confine *c);
 
 #endif

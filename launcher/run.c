@@ -566,6 +566,8 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		rc = run_fail(&err, EXIT_SANDBOX);
 		goto out;
 	}
+	if (o->verbose)
+		confine_log(&r->confine);
 	spec = (struct launch_spec){
 		.binary = r->binary,
 		.argv = r->argv,

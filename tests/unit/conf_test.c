@@ -166,6 +166,8 @@ static void test_defaults(void)
 	is_int(c->max_depth, VS_MAX_DEPTH_DEFAULT, "default max-depth");
 	ok(c->qemu_sandbox, "qemu-sandbox defaults to yes");
 	is_int(c->lock_after, 0, "lock-after unset: never");
+	is_int(c->network, VS_NETWORK_HOST, "network defaults to host");
+	ok(c->kernel_opens, "kernel-opens defaults to yes");
 	ok(!c->disks[0].readonly, "readonly defaults to no");
 	is_str(c->disks[0].device, "virtio-blk-pci", "default device");
 	config_free(c);
@@ -197,6 +199,15 @@ static void test_sandbox_keys(void)
 	is_int(c->lock_after, 30, "lock-after = 30");
 	ok(config_emulator_is_qemu(c), "qemu-system-x86_64 is QEMU");
 	config_free(c);
+
+	c = accepts("network and kernel-opens",
+		    HDR "[sandbox]\nnetwork = none\nkernel-opens = no\n",
+		    strlen(HDR "[sandbox]\nnetwork = none\nkernel-opens = no\n"));
+	ok(c && c->network == VS_NETWORK_NONE, "network = none");
+	ok(c && !c->kernel_opens, "kernel-opens = no");
+	config_free(c);
+	rejects("network = bridge", HDR "[sandbox]\nnetwork = bridge\n",
+		"guest.ini:4", "unknown network 'bridge' (host or none)");
 
 	c = accepts("-sandbox in args with qemu-sandbox = no",
 		    HDR "[emulator]\nargs = -sandbox off\n[sandbox]\nqemu-sandbox = no\n",
