@@ -113,10 +113,17 @@ void argv_add_disk_nodes(struct strv *a, const struct plan_disk *d,
 			snprintf(data, sizeof(data), ",data-file=%s",
 				 nd->data_node);
 		}
+		/*
+		 * A backing member of a writable disk: its file node degrades
+		 * to read-only (its set holds an O_RDONLY descriptor) and a
+		 * job through the monitor gate may reopen it read-write.
+		 */
 		strv_push(a, "-blockdev");
 		strv_pushf(a, "driver=%s,node-name=%s,filename=/dev/fdset/%d%s",
 			   m->blockdev ? "host_device" : "file", nd->file_node,
-			   nd->set, ro);
+			   nd->set,
+			   nd->readonly && !d->cfg->readonly ? ",auto-read-only=on" :
+							       ro);
 		if (m->info.has_backing && i + 1 < c->n)
 			snprintf(backing, sizeof(backing), ",backing=%s",
 				 d->nodes[i + 1].fmt_node);

@@ -7,7 +7,8 @@
 #include "launcher/cli.h"
 
 /* What follows a command: nothing, or one FILE / NAME (optional or not). */
-enum positional { POS_NONE, POS_ONE, POS_OPTIONAL, POS_REST };
+enum positional { POS_NONE, POS_ONE, POS_OPTIONAL, POS_REST,
+		  POS_GATE /* NAME ARGS..., options anywhere */ };
 
 struct command {
 	const char *name;
@@ -21,7 +22,8 @@ struct command {
 enum { OPT_JSON = 256, OPT_BPF, OPT_PFC, OPT_POLICY, OPT_EMULATOR, OPT_GUEST,
        OPT_FORMAT, OPT_ROOT, OPT_MAX_DEPTH, OPT_BACKING_FORMAT, OPT_DATA_FILE,
        OPT_BLOCK_DEVICE, OPT_DAEMON, OPT_PIDFILE, OPT_LOG, OPT_TIMEOUT,
-       OPT_CONFIG, OPT_DRY_RUN, OPT_ACCEPT };
+       OPT_CONFIG, OPT_DRY_RUN, OPT_ACCEPT, OPT_BASE, OPT_PIVOT, OPT_IMAGE,
+       OPT_READONLY, OPT_DEVICE, OPT_EJECT };
 
 static const struct option help_only[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -79,7 +81,141 @@ static const struct option chain_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const struct option gate_json_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option commit_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "base", required_argument, NULL, OPT_BASE },
+	{ "pivot", no_argument, NULL, OPT_PIVOT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option stream_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "base", required_argument, NULL, OPT_BASE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option copy_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "pivot", no_argument, NULL, OPT_PIVOT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option attach_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "readonly", no_argument, NULL, OPT_READONLY },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option media_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "eject", no_argument, NULL, OPT_EJECT },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define GATE_EXIT_HELP                                                       \
+	"\n"                                                                 \
+	"Exit 0 on success, 1 when QEMU or the gate answered an error, 64 on\n" \
+	"a usage error, 69 when NAME is not running.\n"                      \
+	"\n"                                                                 \
+	"  -h, --help     show this help\n"
+
 static const struct command commands[] = {
+	{ "qmp", CMD_QMP, "h", help_only, POS_GATE,
+	  "Usage: vmseal qmp NAME JSON\n"
+	  "\n"
+	  "Send one QMP command (a JSON object) to the running guest NAME\n"
+	  "through its monitor gate, RUN/NAME/monitor.sock, and print QEMU's\n"
+	  "reply line on stdout.  Commands naming files are rewritten by the\n"
+	  "gate (or refused with a \"vmseal: \" error) as for any client.\n"
+	  GATE_EXIT_HELP },
+	{ "snapshot", CMD_SNAPSHOT, "h", gate_json_opts, POS_GATE,
+	  "Usage: vmseal snapshot [--json] NAME DISK FILE\n"
+	  "\n"
+	  "External snapshot of a running guest's DISK: vmseal creates FILE (a\n"
+	  "qcow2 overlay naming the current active layer), QEMU switches the\n"
+	  "disk to it (blockdev-snapshot).  FILE must lie beneath the guest's\n"
+	  "roots.\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "commit", CMD_COMMIT, "h", commit_opts, POS_GATE,
+	  "Usage: vmseal commit [--json] [--base FILE] [--pivot] NAME DISK\n"
+	  "\n"
+	  "Commit DISK's active layer (and every layer above FILE) into its\n"
+	  "backing image, or into FILE.  With --pivot the base becomes the\n"
+	  "active layer and the committed layers leave the chain; without, the\n"
+	  "data is copied and the chain stays.  A progress bar on a terminal.\n"
+	  "\n"
+	  "  --base FILE    commit down to FILE (a member of the chain)\n"
+	  "  --pivot        make the base the active layer\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "stream", CMD_STREAM, "h", stream_opts, POS_GATE,
+	  "Usage: vmseal stream [--json] [--base FILE] NAME DISK\n"
+	  "\n"
+	  "Pull the data of DISK's backing members (those above FILE, or all)\n"
+	  "into its active layer, then drop the emptied members from the\n"
+	  "chain; the active layer's header names FILE (or no backing).\n"
+	  "\n"
+	  "  --base FILE    keep FILE and what lies below it\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "copy", CMD_COPY, "h", copy_opts, POS_GATE,
+	  "Usage: vmseal copy [--json] [--pivot] NAME DISK FILE\n"
+	  "\n"
+	  "Copy DISK (its whole chain) into a new standalone qcow2 FILE that\n"
+	  "vmseal creates beneath the guest's roots; with --pivot the guest\n"
+	  "goes on with FILE and the old chain leaves it.\n"
+	  "\n"
+	  "  --pivot        switch the disk to FILE when the copy is done\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "attach", CMD_ATTACH, "h", attach_opts, POS_GATE,
+	  "Usage: vmseal attach [--json] NAME DISK --image FILE --format F\n"
+	  "                     [--readonly] [--device TYPE]\n"
+	  "\n"
+	  "Hot-plug FILE (format F, with its backing chain resolved under the\n"
+	  "guest's rules) as node DISK, and with --device as a guest device of\n"
+	  "that type (e.g. virtio-blk-pci) with id DISK.\n"
+	  "\n"
+	  "  --image FILE   the image (absolute, beneath the guest's roots)\n"
+	  "  --format F     its format (never probed)\n"
+	  "  --readonly     attach it read-only\n"
+	  "  --device TYPE  also add a device of TYPE\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "detach", CMD_DETACH, "h", gate_json_opts, POS_GATE,
+	  "Usage: vmseal detach [--json] NAME DISK\n"
+	  "\n"
+	  "Remove DISK: its device (if any) and every node of its chain.\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
+	{ "media", CMD_MEDIA, "h", media_opts, POS_GATE,
+	  "Usage: vmseal media [--json] [--format F] NAME DEVICE FILE\n"
+	  "       vmseal media [--json] NAME DEVICE --eject\n"
+	  "\n"
+	  "Change the medium of the removable DEVICE (an ide-cd or floppy id):\n"
+	  "eject what is inserted and insert FILE (format F, default raw),\n"
+	  "read-only.\n"
+	  "\n"
+	  "  --format F     FILE's format (default raw)\n"
+	  "  --eject        only eject\n"
+	  "  --json         print the result as JSON\n"
+	  GATE_EXIT_HELP },
 	{ "check", CMD_CHECK, "h", help_only, POS_ONE,
 	  "Usage: vmseal check FILE\n"
 	  "\n"
@@ -280,6 +416,9 @@ void cli_usage(FILE *f, enum cli_command cmd)
 	      "  chain IMAGE     resolve and print one image's backing chain\n"
 	      "                  (--format F [--json]); nothing is started\n"
 	      "  selftest        run the hardening policy tests on this host\n"
+	      "  qmp NAME JSON   one QMP command through a guest's monitor gate\n"
+	      "  snapshot, commit, stream, copy, attach, detach, media NAME ...\n"
+	      "                  live disk operations through the gate\n"
 	      "\n"
 	      "Options:\n"
 	      "  -h, --help     show this help; vmseal COMMAND --help for a command\n"
@@ -317,7 +456,8 @@ static int parse_command(const struct command *c, int argc, char **argv,
 
 	/* chain takes options after IMAGE too (its usage puts them there). */
 	snprintf(shortopts, sizeof(shortopts), "%s:%s",
-		 c->cmd == CMD_CHAIN ? "" : "+", c->shortopts);
+		 c->cmd == CMD_CHAIN || c->pos == POS_GATE ? "" : "+",
+		 c->shortopts);
 	optind = 0; /* 0: glibc starts afresh, so chain may permute */
 	while ((opt = getopt_long(argc, argv, shortopts, c->longopts, NULL)) !=
 	       -1) {
@@ -388,6 +528,24 @@ static int parse_command(const struct command *c, int argc, char **argv,
 		case OPT_DRY_RUN:
 			out->dry_run = true;
 			break;
+		case OPT_BASE:
+			out->base = optarg;
+			break;
+		case OPT_PIVOT:
+			out->pivot = true;
+			break;
+		case OPT_IMAGE:
+			out->image = optarg;
+			break;
+		case OPT_READONLY:
+			out->readonly = true;
+			break;
+		case OPT_DEVICE:
+			out->device = optarg;
+			break;
+		case OPT_EJECT:
+			out->eject = true;
+			break;
 		case ':':
 			return usage_error(c, "option needs a value",
 					   argv[optind - 1]);
@@ -399,6 +557,13 @@ static int parse_command(const struct command *c, int argc, char **argv,
 		return usage_error(c, "--bpf and --pfc exclude each other", NULL);
 	if (out->log && !out->daemon)
 		return usage_error(c, "--log goes with --daemon", NULL);
+	if (c->pos == POS_GATE) {
+		if (optind >= argc)
+			return usage_error(c, "no guest name given", NULL);
+		out->arg = argv[optind];
+		out->rest = argv + optind + 1;
+		return 0;
+	}
 	if (c->pos == POS_REST) {
 		if (optind >= argc)
 			return usage_error(c, "no emulator given", NULL);

@@ -18,6 +18,15 @@ enum cli_command {
 	CMD_STOP,
 	CMD_WRAP,
 	CMD_RESTORE_LABELS,
+	/* Over a running guest's monitor gate (gate_cmd.c). */
+	CMD_QMP,
+	CMD_SNAPSHOT,
+	CMD_COMMIT,
+	CMD_STREAM,
+	CMD_COPY,
+	CMD_ATTACH,
+	CMD_DETACH,
+	CMD_MEDIA,
 };
 
 /* Most --root options `vmseal chain` takes. */
@@ -49,6 +58,9 @@ struct cli {
 	const char *config;
 	bool dry_run;
 	char **rest;		/* EMULATOR ARGS..., NULL-terminated */
+	/* gate commands: NAME and the rest in rest; their options */
+	const char *base, *image, *device;
+	bool pivot, readonly, eject;
 	bool help;		/* help was asked for: printed, exit 0 */
 	bool version;
 };

@@ -16,6 +16,8 @@ int cmd_wrap_symlink(const char *self, char **args);
 int cmd_chain(const struct cli *cli);
 /* chain --accept FILE (record_use.c) */
 int cmd_chain_accept(const struct cli *cli);
+/* qmp, snapshot, commit, stream, copy, attach, detach, media (gate_cmd.c) */
+int cmd_gate(const struct cli *cli);
 /* launcher/labels.c */
 int cmd_restore_labels(const struct cli *cli);
 

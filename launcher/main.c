@@ -202,6 +202,16 @@ int main(int argc, char **argv)
 	case CMD_CHAIN:
 		rc = cmd_chain(&cli);
 		break;
+	case CMD_QMP:
+	case CMD_SNAPSHOT:
+	case CMD_COMMIT:
+	case CMD_STREAM:
+	case CMD_COPY:
+	case CMD_ATTACH:
+	case CMD_DETACH:
+	case CMD_MEDIA:
+		rc = cmd_gate(&cli);
+		break;
 	case CMD_NONE:
 		rc = EXIT_USAGE;
 		break;

@@ -24,6 +24,7 @@
 #include "launcher/control.h"
 #include "launcher/exec.h"
 #include "launcher/exitcode.h"
+#include "launcher/gate.h"
 #include "launcher/identity.h"
 #include "launcher/labels.h"
 #include "launcher/log.h"
@@ -154,6 +155,8 @@ struct run {
 	struct wrap *wrap;
 	const char *binary;	/* the emulator that is executed */
 	struct confine confine;	/* the jail and Landlock */
+	struct gate *gate;	/* the monitor gate (run, QEMU), or NULL */
+	int gate_peer;		/* QEMU's end of its monitor channel */
 };
 
 static void run_release(struct run *r)
@@ -163,6 +166,9 @@ static void run_release(struct run *r)
 	/* The jail's init, and with it anything left in the jail. */
 	confine_release(&r->confine);
 	outputs_remove_pidfile(&r->plan.out);
+	gate_close(r->gate);
+	if (r->gate_peer >= 0)
+		close(r->gate_peer);
 	if (r->pidfile_written)
 		unlink(r->opts->pidfile);
 	if (r->output_fd >= 0)
@@ -303,6 +309,37 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	return 0;
 }
 
+/*
+ * The monitor gate for a QEMU guest in the fdset dialect: its channel is
+ * the descriptor after the plan's, its socket RUN/NAME/monitor.sock.
+ */
+static int prepare_gate(struct run *r, const struct guest_config *cfg)
+{
+	struct vs_err err = { 0 };
+	struct gate_setup gs = {
+		.cfg = cfg,
+		.plan = &r->plan,
+		.name = r->name,
+		.run_dir_fd = r->rd.fd,
+		.run_dir = r->rd.path,
+		.group = (gid_t)-1,
+		.qemu_fd = (r->plan.first_fd ? r->plan.first_fd : PLAN_FIRST_FD) +
+			   r->plan.n_fds,
+		.run_base = r->opts->run_dir,
+		.live_fd = r->live.fd,
+	};
+
+	if (r->rd.fd < 0 || !config_emulator_is_qemu(cfg) ||
+	    cfg->dialect != VS_DIALECT_FDSET)
+		return 0;
+	if (gate_open(&gs, &r->gate, &r->gate_peer, &err) < 0)
+		return run_fail(&err, EXIT_SANDBOX);
+	gate_argv(r->gate, &r->argv);
+	r->src[r->plan.n_fds] = r->gate_peer;
+	r->dst[r->plan.n_fds] = gs.qemu_fd;
+	return 0;
+}
+
 /* Steps up to the fork for a guest config; the exit code, 0 when ready. */
 static int prepare(struct run *r, const struct guest_config *cfg)
 {
@@ -322,6 +359,9 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 	/* Under the run lock, so two launches never race on the record. */
 	r->live.base = r->opts->run_dir;
 	rc = record_use(&r->plan, &r->live);
+	if (rc)
+		return rc;
+	rc = prepare_gate(r, cfg);
 	if (rc)
 		return rc;
 	/* Labelled last: any failure from here on restores them in release. */
@@ -574,7 +614,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		.envp = environ,
 		.src_fds = r->src,
 		.dst_fds = r->dst,
-		.n_fds = (size_t)r->plan.n_fds,
+		.n_fds = (size_t)r->plan.n_fds + (r->gate ? 1 : 0),
 		.policy = cfg->policy,
 		.filter = r->filter,
 		.privs = &r->privs,
@@ -588,6 +628,10 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	unstash_stdio(saved);
 	/* The emulator holds its own copies now (or nothing was started). */
 	plan_close_fds(&r->plan);
+	if (r->gate_peer >= 0) {
+		close(r->gate_peer);
+		r->gate_peer = -1;
+	}
 	if (rc < 0) {
 		rc = run_fail(&err, step == LAUNCH_EXEC ? EXIT_NOEXEC :
 							  EXIT_SANDBOX);
@@ -606,9 +650,11 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		.verbose = o->verbose,
 		.daemon = o->daemon,
 		.output_fd = r->output_fd,
-		.ready_socket = qmp,
+		/* With the gate, up is when QEMU greets it. */
+		.ready_socket = r->gate ? NULL : qmp,
 		.on_ready = on_ready,
 		.ready_arg = r,
+		.gate = r->gate,
 	};
 	if (cfg->policy == VS_POLICY_BROKER) {
 		if (r->notify_fd < 0) {
@@ -666,6 +712,7 @@ static int run_finish(struct run *r, int rc)
 		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \
 		.live = RECORD_LIVE_INIT,                                     \
 		.binary = (bin), .confine = CONFINE_INIT,                    \
+		.gate_peer = -1,                                             \
 	}
 
 int run_guest(const struct guest_config *cfg, const struct run_opts *o)

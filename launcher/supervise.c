@@ -19,6 +19,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "launcher/control.h"
+#include "launcher/gate.h"
 #include "launcher/log.h"
 #include "launcher/ready.h"
 #include "launcher/supervise.h"
@@ -398,7 +399,7 @@ int supervise(struct supervisor *s)
 	};
 	struct denials seen = { .seen = STRV_INIT, .routine = STRV_INIT };
 	struct relay *relay = xzalloc(sizeof(*relay));
-	struct pollfd pfd[P_N] = {
+	struct pollfd pfd[P_N + GATE_POLLFDS] = {
 		[P_SIG] = { .fd = s->sigfd, .events = POLLIN },
 		[P_BROKER] = { .fd = s->broker ? s->broker->notify_fd : -1,
 			       .events = POLLIN },
@@ -413,18 +414,23 @@ int supervise(struct supervisor *s)
 	struct ready rdy;
 	bool ready = false;
 	int status = 0;
+	size_t ng = 0;
 
 	if (s->ready_socket && ready_begin(&rdy, s->ready_socket) == 0) {
 		pfd[P_READY].fd = ready_fd(&rdy);
 	} else {
 		if (s->ready_socket)
 			ready_end(&rdy);
-		ready = true;
-		if (s->on_ready)
-			s->on_ready(s->ready_arg);
+		/* With the gate, ready is when QEMU greets it. */
+		if (!s->gate) {
+			ready = true;
+			if (s->on_ready)
+				s->on_ready(s->ready_arg);
+		}
 	}
 	for (;;) {
-		if (poll(pfd, P_N, -1) < 0) {
+		ng = s->gate ? gate_pollfds(s->gate, pfd + P_N) : 0;
+		if (poll(pfd, P_N + ng, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			/* Cannot watch: wait for the emulator instead. */
@@ -434,6 +440,17 @@ int supervise(struct supervisor *s)
 			break;
 		}
 		handle_broker(s, &pfd[P_BROKER], &seen);
+		if (s->gate) {
+			gate_handle(s->gate, pfd + P_N, ng);
+			if (!ready && gate_ready(s->gate)) {
+				ready = true;
+				if (s->ready_socket)
+					ready_end(&rdy);
+				pfd[P_READY].fd = -1;
+				if (s->on_ready)
+					s->on_ready(s->ready_arg);
+			}
+		}
 		if ((pfd[P_CONTROL].revents & POLLIN) &&
 		    control_serve(s->control_fd, &ctx) && ctx.locked)
 			vlog(LOG_NOTICE, "broker locked on request: every further "

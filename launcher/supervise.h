@@ -37,6 +37,8 @@ struct supervisor {
 	const char *ready_socket;
 	void (*on_ready)(void *arg);
 	void *ready_arg;
+	/* The monitor gate (gate.h), or NULL; ready once QEMU greets it. */
+	struct gate *gate;
 };
 
 /*

@@ -65,7 +65,7 @@ ok $? "a block device as backing member without block-device = allow: refused" |
 	diag "$(cat "$E2E_TMP/err")"
 echo "block-device = allow" >>"$ini"
 "$VMSEAL" argv "$ini" >"$E2E_TMP/argv"
-grep -qx 'driver=host_device,node-name=vs0f1,filename=/dev/fdset/2,read-only=on' "$E2E_TMP/argv"
+grep -qx 'driver=host_device,node-name=vs0f1,filename=/dev/fdset/2,auto-read-only=on' "$E2E_TMP/argv"
 ok $? "allowed: the device is a host_device node" || diag "$(cat "$E2E_TMP/argv")"
 
 "$VMSEAL" run "$ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err" &

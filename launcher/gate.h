@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VS_LAUNCHER_GATE_H
+#define VS_LAUNCHER_GATE_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/*
+ * The monitor gate: vmseal owns the emulator's QMP monitor.  QEMU gets a
+ * private channel (one end of a socketpair, -chardev socket,fd=N -mon
+ * mode=control), kept connected for the whole run, and vmseal serves
+ * QMP to its clients on RUN/NAME/monitor.sock, rewriting every command
+ * that names a file so that QEMU receives a descriptor (gate_json.c).
+ */
+
+#define GATE_SOCKET "monitor.sock"
+#define GATE_CHARDEV "vmseal-gate"
+/* Most clients at once; one more is answered and closed. */
+#define GATE_CLIENTS_MAX 8
+/* The pollfds gate_pollfds() may fill. */
+#define GATE_POLLFDS (GATE_CLIENTS_MAX + 2)
+
+struct gate;
+struct plan;
+struct guest_config;
+
+struct gate_setup {
+	const struct guest_config *cfg;
+	const struct plan *plan;
+	const char *name;
+	int run_dir_fd;		/* RUN/NAME, O_DIRECTORY */
+	const char *run_dir;	/* its path */
+	gid_t group;		/* [monitor] group: socket mode 0660; or -1 */
+	int qemu_fd;		/* the number QEMU's end gets */
+	const char *run_base;	/* RUN; NULL: rundir_base() */
+	/* RUN/.chains/NAME (record_use.c), where new writable images go */
+	int live_fd;
+};
+
+/*
+ * Before the fork: the socketpair and the listening socket.  *peer is
+ * QEMU's end (close-on-exec; the launch places it at setup->qemu_fd).
+ */
+int gate_open(const struct gate_setup *setup, struct gate **out, int *peer,
+	      struct vs_err *err);
+
+/* The emulator's arguments that connect its monitor to the gate. */
+void gate_argv(const struct gate *g, char ***argv);
+
+/* Whether QEMU answered the gate: its monitor is up, every device made. */
+bool gate_ready(const struct gate *g);
+
+/* The supervisor's hooks: fill up to GATE_POLLFDS, then handle them. */
+size_t gate_pollfds(struct gate *g, struct pollfd *p);
+void gate_handle(struct gate *g, const struct pollfd *p, size_t n);
+
+void gate_close(struct gate *g);
+
+#endif
