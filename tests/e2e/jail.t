@@ -136,6 +136,22 @@ dead() {
 [ -n "$ppid_probe" ] && dead "$ppid_probe"
 ok $? "and it ended with its supervisor"
 
+# kill(0, SIGKILL) reaches the caller's process group, the supervisor's:
+# Landlock's signal scope spares the supervisor (the emulator dies alone).
+# In a session of its own, so nothing of the test is in that group.
+if [ "${landlock_abi:-0}" -ge 6 ]; then
+	write_ini a5 "$PROBE" "sleep 1 kill 0 9 sleep 60" "user = root" "allow-root = yes"
+	setsid "$VMSEAL" run -v "$E2E_TMP/a5.ini" >"$E2E_TMP/a5.out" 2>"$E2E_TMP/a5.err" &
+	vpid=$!
+	e2e_track "$vpid"
+	e2e_wait_exit "$vpid" 20 2>/dev/null
+	grep -q "guest a5 stopped: status 137" "$E2E_TMP/a5.err"
+	ok $? "nor its process group: kill(0, SIGKILL) ends the emulator alone" ||
+		diag "$(cat "$E2E_TMP/a5.err")"
+else
+	skip "Landlock ABI ${landlock_abi:-none} has no signal scoping (6)" "kill 0"
+fi
+
 # The supervisor SIGKILLed from outside: the emulator must not outlive it.
 write_ini a3 "$PROBE" "sleep 60" "user = $E2E_USER"
 "$VMSEAL" run "$E2E_TMP/a3.ini" >"$E2E_TMP/a3.out" 2>"$E2E_TMP/a3.err" &
