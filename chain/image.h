@@ -95,17 +95,19 @@ static inline void image_info_clear(struct image_info *info)
 }
 
 /*
- * Bytes a walker reads first: 1 KiB, enough for the header, extensions
- * and backing name qemu-img writes into a qcow2 (536 bytes with a short
- * name) or QED image; a longer name, or a VMDK's embedded descriptor
- * (it ends at 10.5 KiB), takes a second read of the bytes still missing.
- * The copy of a 16 KiB read per member was a quarter of a deep chain's
- * time in the kernel (bench/chain.sh measures against the floor).  A decoder
+ * Bytes a walker reads first: 640, enough for the header, extensions and
+ * a backing name of up to about 100 bytes as qemu-img writes them into a
+ * qcow2 (536 bytes with a short name) or QED image; a longer name, or a
+ * VMDK's embedded descriptor (it ends at 10.5 KiB), takes a second read
+ * of the bytes still missing.  Each member's header is a cold page-cache
+ * page, so the copy costs by the cache line: 16 KiB per member was a
+ * quarter of a deep chain's time in the kernel, 1 KiB still 7%
+ * (bench/chain.sh measures against the floor).  A decoder
  * whose metadata lies beyond the buffer returns -EAGAIN with *need set to
  * the length it needs (never more than VS_HEADER_MAX and never past the
  * file's end), and is called again.
  */
-#define VS_HEADER_READ 1024
+#define VS_HEADER_READ 640
 #define VS_HEADER_MAX (2 * 1024 * 1024)
 
 /*

@@ -127,6 +127,11 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return k;
 }
 
+/* Bytes written as they are: printable ASCII but '"' and '\\'. */
+static const bool plain[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 static void jw_str(struct jw *w, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -137,8 +142,7 @@ static void jw_str(struct jw *w, const char *s)
 		size_t run = i;
 
 		/* The common case: a run of plain printable ASCII. */
-		while (p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
-		       p[run] != '\\')
+		while (plain[p[run]])
 			run++;
 		if (run > i)
 			jw_raw(w, s + i, run - i);

@@ -454,8 +454,15 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	}
 
 	memset(f, 0, sizeof(*f));
+	/* Usually the same string: kept once (see free_real()). */
+	if (strcmp(real, path) == 0) {
+		free(real);
+		real = NULL;
+		f->real_path = path;
+	} else {
+		f->real_path = steal_ptr(&real);
+	}
 	f->path = steal_ptr(&path);
-	f->real_path = steal_ptr(&real);
 	f->fd = steal_fd(&fd);
 	f->open_flags = mode;
 	f->st = st;
@@ -465,14 +472,21 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	return 0;
 }
 
+/* real_path may be path itself (open_file() keeps equal strings once). */
+static void free_real(char *real_path, const char *path)
+{
+	if (real_path != path)
+		free(real_path);
+}
+
 static void file_free(struct chain_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
 	free(f->name);
+	free_real(f->real_path, f->path);
 	free(f->path);
-	free(f->real_path);
 }
 
 /* The decoder's answer, kept compact in the member (taking extents). */
@@ -884,8 +898,8 @@ void chain_free(struct chain *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct chain_member *m = &c->m[i];
 
+		free_real(m->real_path, m->path);
 		free(m->path);
-		free(m->real_path);
 		if (m->data_file)
 			file_free(m->data_file);
 		free(m->data_file);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * bench_chain_floor ROOT TOP REPS: the syscall floor of a chain walk,
+ * bench_chain_floor ROOT TOP REPS [NEEDS]: the syscall floor of a chain walk,
  * measured in the same run as `vmseal chain` (bench/chain.sh).  Per
  * member it makes only the calls any walker that keeps vmseal's rules
  * must make, with nothing else around them:
@@ -13,13 +13,17 @@
  *                                          its backing name, no more
  *   close(fd)
  * and follows the backing name (offset 8, length 16) with no other check.
- * How many bytes each member needs is learnt by a first, untimed walk.
- * Prints one line per timed walk: "members N ns T" (clock_gettime around
- * the walk: no process start-up), REPS walks.  A qcow2 chain whose members
+ * How many bytes each member needs is learnt by a first, untimed walk,
+ * or, so that the timed walk is the process's first (its caches as cold
+ * as those of a `vmseal chain` process), read from NEEDS, which
+ * `bench_chain_floor --learn ROOT TOP` writes (one number a line, top
+ * first).  Prints one line per timed walk: "members N ns T"
+ * (clock_gettime around the walk: no process start-up), REPS walks.  A qcow2 chain whose members
  * all lie in ROOT, named relative to it, as bench/chain.sh makes them.
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdint.h>
@@ -115,19 +119,44 @@ static long walk(int root, const char *top, int learn)
 
 int main(int argc, char **argv)
 {
+	bool learn = argc == 4 && !strcmp(argv[1], "--learn");
 	int root, reps;
+	long n;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: bench_chain_floor ROOT TOP REPS\n");
+	if (learn) {
+		argv++;
+		argc--;
+	}
+	if (argc != 4 && argc != 5 && !(learn && argc == 3)) {
+		fprintf(stderr, "usage: bench_chain_floor ROOT TOP REPS [NEEDS]\n"
+				"       bench_chain_floor --learn ROOT TOP\n");
 		return 2;
 	}
 	root = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	reps = atoi(argv[3]);
 	if (root < 0) {
 		perror(argv[1]);
 		return 1;
 	}
-	if (walk(root, argv[2], 1) < 0) {
+	if (learn) {
+		n = walk(root, argv[2], 1);
+		for (long i = 0; i < n; i++)
+			printf("%zu\n", needs[i]);
+		return n < 0;
+	}
+	reps = atoi(argv[3]);
+	if (argc == 5) {
+		FILE *f = fopen(argv[4], "re");
+		size_t i = 0;
+
+		while (f && i < MAX_MEMBERS && fscanf(f, "%zu", &needs[i]) == 1)
+			i++;
+		if (!f || !i) {
+			fprintf(stderr, "bench_chain_floor: no needs in %s\n",
+				argv[4]);
+			return 1;
+		}
+		fclose(f);
+	} else if (walk(root, argv[2], 1) < 0) {
 		fprintf(stderr, "bench_chain_floor: walk failed: %s\n",
 			strerror(errno));
 		return 1;
