@@ -59,10 +59,31 @@ void supervise_sigset(sigset_t *set)
 	sigaddset(set, SIGPIPE);
 }
 
+/* Whether a chardev option string's items make it listen (server=on). */
+static bool listens(const char *opts)
+{
+	static const char *const on[] = { "server", "server=on", "server=yes",
+					  "server=true" };
+
+	while (*opts) {
+		size_t n = strcspn(opts, ",");
+
+		for (size_t k = 0; k < ARRAY_SIZE(on); k++) {
+			if (n == strlen(on[k]) && !strncmp(opts, on[k], n))
+				return true;
+		}
+		opts += n;
+		if (*opts)
+			opts++;
+	}
+	return false;
+}
+
 char *supervise_qmp_path(char *const *argv)
 {
 	for (size_t i = 1; argv[i] && argv[i + 1]; i++) {
 		const char *v = argv[i + 1];
+		size_t n;
 
 		if (strcmp(argv[i], "-qmp") && strcmp(argv[i], "-qmp-pretty"))
 			continue;
@@ -71,7 +92,10 @@ char *supervise_qmp_path(char *const *argv)
 		v += 5;
 		if (!strncmp(v, "path=", 5))
 			v += 5;
-		return xstrndup(v, strcspn(v, ","));
+		n = strcspn(v, ",");
+		/* A client socket is someone else's server: never asked. */
+		if (v[n] && listens(v + n + 1))
+			return xstrndup(v, n);
 	}
 	return NULL;
 }

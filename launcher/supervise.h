@@ -55,7 +55,10 @@ int supervise(struct supervisor *s);
 const char *supervise_explain(const struct broker_event *ev, bool verbose,
 			      char *buf, size_t len);
 
-/* The unix socket path of the first "-qmp unix:PATH,..." in argv, or NULL. */
+/*
+ * The unix socket path of the first "-qmp unix:PATH,server=on,..." in
+ * argv (a socket the emulator listens on), or NULL.
+ */
 char *supervise_qmp_path(char *const *argv);
 
 #endif
