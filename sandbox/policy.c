@@ -112,6 +112,9 @@ int policy_build(const struct policy_opts *o, struct vs_filter **out,
 		}
 	}
 	free(f);
+	if (!policy_precompiled_count)
+		return vs_errf(err, ENOTSUP,
+			       "the filter table is written for x86_64 only");
 	return vs_errf(err, ENOENT, "no filter was compiled for policy %d%s",
 		       (int)o->policy,
 		       o->kernel_ro_opens ? " with kernel read-only opens" : "");
