@@ -217,7 +217,8 @@ e2e: test-bins
 # the runs (10 by default).
 BENCH_O := build-bench
 BENCH_TOOLS := $(BENCH_O)/bench/bench_launch $(BENCH_O)/bench/bench_broker \
-	$(BENCH_O)/bench/bench_exec $(BENCH_O)/bench/bench_chain_floor
+	$(BENCH_O)/bench/bench_exec $(BENCH_O)/bench/bench_chain_floor \
+	$(BENCH_O)/bench/bench_qmp
 
 $(BENCH_O)/bench/bench_launch: bench/tools/bench_launch.c
 	@mkdir -p $(@D)
@@ -228,6 +229,10 @@ $(BENCH_O)/bench/bench_exec: bench/tools/bench_exec.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 
 $(BENCH_O)/bench/bench_chain_floor: bench/tools/bench_chain_floor.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
+
+$(BENCH_O)/bench/bench_qmp: bench/tools/bench_qmp.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $<
 

@@ -18,7 +18,8 @@ USER_=${BENCH_USER:-nobody}
 out_dir=$root/bench/out
 mkdir -p "$out_dir"
 
-for f in "$VMSEAL" "$LAUNCH" "$BROKER" "$EXEC" "$root/build/tests/probes/standin_exit" "$QEMU"; do
+QMPB=$B/bench/bench_qmp
+for f in "$VMSEAL" "$LAUNCH" "$BROKER" "$EXEC" "$QMPB" "$root/build/tests/probes/standin_exit" "$QEMU"; do
 	[ -x "$f" ] || { echo "bench: $f missing (make bench builds it)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (vmseal drops to $USER_)" >&2; exit 1; }
@@ -278,6 +279,110 @@ while read -r which vs fs qs; do
 		"$vs $vs $vs" "$qs $qs $qs" "$r" ">= 30" "$(meets "$r" 30 ge)"
 done <"$t/chain.fit"
 grep -q FAILED "$t/chain.out" && add_row "chain resolution" - "FAILED: $(grep -m1 -o 'FAILED.*' "$t/chain.out")" "-" "-" "-" "-"
+
+# --- the monitor gate: added latency, and block jobs through it ------------
+echo "bench: monitor gate: query-status round trips and 256 MiB block jobs ..." >&2
+gimg=$t/gate-images
+gate_chain() { # a fresh copy of the 3-level 256 MiB chain in $gimg
+	rm -rf "$gimg" && mkdir -p "$gimg" && cp "$img"/*.qcow2 "$gimg"/ &&
+		qemu-img rebase -u -F qcow2 -b "$gimg/base.qcow2" "$gimg/mid.qcow2" &&
+		qemu-img rebase -u -F qcow2 -b "$gimg/mid.qcow2" "$gimg/top.qcow2"
+}
+cat >"$t/gb.ini" <<INI
+[vmseal]
+version = 1
+name = gb
+[emulator]
+binary = $QEMU
+args = -machine pc -accel tcg -m 64 -nographic -nodefaults -S
+args = -qmp unix:$t/run/gb/qmp.sock,server=on,wait=off
+[sandbox]
+user = $USER_
+[chain]
+record = none
+[disk root]
+image = $gimg/top.qcow2
+format = qcow2
+device = none
+INI
+gate_up() { # starts gb under vmseal; its pid in gpid
+	"$VMSEAL" run "$t/gb.ini" >/dev/null 2>"$t/gb.err" &
+	gpid=$!
+	for _ in $(seq 200); do
+		[ -S "$t/run/gb/monitor.sock" ] && [ -S "$t/run/gb/qmp.sock" ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+}
+gate_down() {
+	kill "$gpid" 2>/dev/null
+	wait "$gpid" 2>/dev/null
+}
+plain_up() { # the same chain, QEMU alone, opening each image by path
+	"$QEMU" -machine pc -accel tcg -m 64 -nographic -nodefaults -S \
+		-qmp "unix:$t/plain.sock,server=on,wait=off" \
+		-blockdev "driver=file,node-name=vs0f2,filename=$gimg/base.qcow2,read-only=on" \
+		-blockdev "driver=qcow2,node-name=vs0b2,file=vs0f2,read-only=on" \
+		-blockdev "driver=file,node-name=vs0f1,filename=$gimg/mid.qcow2,read-only=on" \
+		-blockdev "driver=qcow2,node-name=vs0b1,file=vs0f1,read-only=on,backing=vs0b2" \
+		-blockdev "driver=file,node-name=vs0f0,filename=$gimg/top.qcow2" \
+		-blockdev "driver=qcow2,node-name=root,file=vs0f0,backing=vs0b1" \
+		>/dev/null 2>"$t/plain.err" &
+	ppid=$!
+	for _ in $(seq 200); do
+		[ -S "$t/plain.sock" ] && break
+		sleep 0.05
+	done
+}
+plain_down() {
+	kill "$ppid" 2>/dev/null
+	wait "$ppid" 2>/dev/null
+	rm -f "$t/plain.sock"
+}
+gate_chain
+gate_up
+gv=() gb=()
+for ((i = 0; i < REPS; i++)); do
+	gv+=("$("$QMPB" "$t/run/gb/monitor.sock" rtt 2000 | awk '$1 == "rtt_us" { print $2 }')")
+	gb+=("$("$QMPB" "$t/run/gb/qmp.sock" rtt 2000 | awk '$1 == "rtt_us" { print $2 }')")
+done
+gate_down
+if [ -n "${gv[0]}" ] && [ -n "${gb[0]}" ]; then
+	vs=$(stats "${gv[@]}") bs=$(stats "${gb[@]}")
+	add=$(awk -v a="$(cut -d' ' -f2 <<<"$vs")" -v b="$(cut -d' ' -f2 <<<"$bs")" \
+		'BEGIN { printf "%.1f", a - b }')
+	add_row "gate: query-status round trip, median of 2000 (adds $add us) vs QEMU's own -qmp socket" us \
+		"$vs" "$bs" "$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")" \
+		"adds < 50 us" "$(meets "$add" 50 le)"
+else
+	add_row "gate: query-status round trip" us "FAILED $(head -c 200 "$t/gb.err")" "-" "-" "adds < 50 us" "NO"
+fi
+# A job: under vmseal through the gate, and QEMU alone by path, each on a
+# fresh copy of the chain, alternating.
+job_rows() { # NAME JSON
+	local jv=() jb=() r
+	for ((i = 0; i < (REPS < 3 ? REPS : 3); i++)); do
+		gate_chain && gate_up
+		r=$("$QMPB" "$t/run/gb/monitor.sock" job "$2")
+		gate_down
+		[ "${r%% *}" = job_ms ] && jv+=("${r#* }") || { jv=(); break; }
+		gate_chain && plain_up
+		r=$("$QMPB" "$t/plain.sock" job "$2")
+		plain_down
+		[ "${r%% *}" = job_ms ] && jb+=("${r#* }") || { jb=(); break; }
+	done
+	if [ ${#jv[@]} = 0 ] || [ ${#jb[@]} = 0 ]; then
+		add_row "gate: $1" ms "FAILED ${r:-}" "-" "-" "<= 1.02" "NO"
+		return
+	fi
+	vs=$(stats "${jv[@]}") bs=$(stats "${jb[@]}")
+	r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
+	add_row "gate: $1, vmseal (descriptors) vs QEMU alone (by path)" ms "$vs" "$bs" "$r" "<= 1.02" "$(meets "$r" 1.02 le)"
+}
+job_rows "block-stream of a 256 MiB 3-level chain into its top" \
+	'{"execute":"block-stream","arguments":{"device":"root","job-id":"j"}}'
+job_rows "block-commit of a 256 MiB 3-level chain into its base (active, completed)" \
+	'{"execute":"block-commit","arguments":{"device":"root","job-id":"j","top-node":"root","base-node":"vs0b2"}}'
 
 # --- the table --------------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)

@@ -96,6 +96,7 @@ struct node {
 	int set;		/* file node: its set; 0 for a format node */
 	char *file;		/* format node: its file child's node */
 	char *backing;		/* format node: its backing node or NULL */
+	char *driver;		/* its block driver (qcow2, raw, file, ...) */
 };
 
 struct gate {
@@ -140,7 +141,8 @@ struct gate {
 	struct job *jobs;
 	size_t njobs;
 	/* Told when a disk's chain changed (the chain record). */
-	void (*changed)(void *arg, struct gate *g);
+	void (*changed)(void *arg, const char *disk, const char *active,
+			const char *format);
 	void *changed_arg;
 };
 
@@ -184,6 +186,7 @@ static void node_drop(struct gate *g, const char *name)
 	free(n->name);
 	free(n->file);
 	free(n->backing);
+	free(n->driver);
 	*n = g->nodes[--g->nnodes];
 }
 
@@ -761,6 +764,7 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 		internal(g, "blockdev-add", args, -1, 0, NULL);
 		nd = node_put(g, fnm);
 		nd->file = xstrdup(fnode);
+		nd->driver = xstrdup(vs_format_name(m->info.format));
 		if (i + 1 < c.n) {
 			char b[40];
 
@@ -864,6 +868,8 @@ static void register_nodes(struct gate *g, struct json_object *o)
 	if (name && drv) {
 		struct node *n = node_put(g, name);
 
+		free(n->driver);
+		n->driver = xstrdup(drv);
 		if (fn && !strncmp(fn, "/dev/fdset/", 11))
 			n->set = atoi(fn + 11);
 		if (json_object_object_get_ex(o, "file", &v)) {
@@ -989,10 +995,17 @@ static void set_backing(struct gate *g, const char *node, const char *backing)
 	n->backing = backing ? xstrdup(backing) : NULL;
 }
 
+/* Every disk's active layer, to whoever keeps the chain record. */
 static void chain_changed(struct gate *g)
 {
-	if (g->changed)
-		g->changed(g->changed_arg, g);
+	for (size_t i = 0; g->changed && i < g->disk_names.n; i++) {
+		struct node *n = node_find(g, g->disk_active.v[i]);
+		struct fdset *s = node_set(g, g->disk_active.v[i]);
+
+		if (n && s && n->driver)
+			g->changed(g->changed_arg, g->disk_names.v[i], s->path,
+				   n->driver);
+	}
 }
 
 /* A job completed without error: the graph QEMU now has. */
@@ -1645,6 +1658,7 @@ static void add_plan(struct gate *g, const struct plan *plan)
 			n->set = nd->set;
 			n = node_put(g, nd->fmt_node);
 			n->file = xstrdup(nd->file_node);
+			n->driver = xstrdup(vs_format_name(m->info.format));
 			if (i + 1 < d->chain.n)
 				n->backing = xstrdup(d->nodes[i + 1].fmt_node);
 		}
@@ -1690,6 +1704,8 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	for (size_t i = 0; !st->cfg->n_disks && i < st->cfg->n_roots; i++)
 		strv_push(&g->roots, st->cfg->roots[i]);
 	g->run_base = xstrdup(st->run_base ? st->run_base : rundir_base());
+	g->changed = st->changed;
+	g->changed_arg = st->changed_arg;
 	g->writable_fd = st->live_fd >= 0 ?
 				 fcntl(st->live_fd, F_DUPFD_CLOEXEC, 3) :
 				 -1;

@@ -38,6 +38,13 @@ struct gate_setup {
 	const char *run_base;	/* RUN; NULL: rundir_base() */
 	/* RUN/.chains/NAME (record_use.c), where new writable images go */
 	int live_fd;
+	/*
+	 * Called after a snapshot, a finished job or a hot-plug with each
+	 * disk's active layer (real path) and its format: the chain record.
+	 */
+	void (*changed)(void *arg, const char *disk, const char *active,
+			const char *format);
+	void *changed_arg;
 };
 
 /*
@@ -58,5 +65,13 @@ size_t gate_pollfds(struct gate *g, struct pollfd *p);
 void gate_handle(struct gate *g, const struct pollfd *p, size_t n);
 
 void gate_close(struct gate *g);
+
+/*
+ * gate_setup.changed for `run`: pins the disk's new chain in the config's
+ * chain record (arg: the guest_config), so the next start begins at the
+ * active layer (gate_record.c).
+ */
+void gate_record_pin(void *arg, const char *disk, const char *active,
+		     const char *format);
 
 #endif

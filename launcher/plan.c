@@ -6,9 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "chain/record.h"
 #include "common/path.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
+#include "launcher/log.h"
 #include "launcher/plan.h"
 
 char **plan_disk_roots(const struct guest_config *cfg,
@@ -149,14 +153,58 @@ int plan_check_passable(const struct chain *c, struct vs_err *err)
 	return 0;
 }
 
+/*
+ * Where a disk starts: the config's image, or the active layer vmseal's
+ * own live operations (the monitor gate) moved it to, as the chain record
+ * pins it: the record's "image" is the config's and its first member is
+ * another file (gate_record.c).  NULL: the config's image.
+ */
+static const char *start_layer(struct json_object *rec,
+			       const struct disk_config *dc, enum vs_format *fmt)
+{
+	struct json_object *disks, *d, *v, *chain, *top;
+
+	if (!rec || !json_object_object_get_ex(rec, "disks", &disks) ||
+	    !json_object_is_type(disks, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(disks); i++) {
+		const char *f;
+
+		d = json_object_array_get_idx(disks, i);
+		if (!json_object_object_get_ex(d, "name", &v) ||
+		    strcmp(json_object_get_string(v), dc->name) != 0)
+			continue;
+		if (!json_object_object_get_ex(d, "image", &v) ||
+		    strcmp(json_object_get_string(v), dc->image) != 0 ||
+		    !json_object_object_get_ex(d, "chain", &chain) ||
+		    !json_object_is_type(chain, json_type_array) ||
+		    !(top = json_object_array_get_idx(chain, 0)) ||
+		    !json_object_object_get_ex(top, "filename", &v))
+			return NULL;
+		f = json_object_get_string(v);
+		if (!f || f[0] != '/' || !strcmp(f, dc->image) ||
+		    !json_object_object_get_ex(top, "format", &v) ||
+		    vs_format_from_name(json_object_get_string(v), fmt) < 0 ||
+		    *fmt == VS_FMT_NONE)
+			return NULL;
+		return f;
+	}
+	return NULL;
+}
+
 int plan_build(const struct guest_config *cfg, bool for_run, struct plan *out,
 	       struct vs_err *err)
 {
+	struct json_object *rec = NULL;
+	struct vs_err rerr = { 0 };
+
 	memset(out, 0, sizeof(*out));
 	out->cfg = cfg;
 	if (outputs_find(cfg, &out->out, err) < 0)
 		return -PLAN_EOUTPUT;
 	out->disks = xcalloc(cfg->n_disks, sizeof(*out->disks));
+	if (cfg->record && record_load(cfg->record, &rec, &rerr) < 0)
+		rec = NULL;
 	for (size_t k = 0; k < cfg->n_disks; k++) {
 		const struct disk_config *dc = &cfg->disks[k];
 		struct plan_disk *d = &out->disks[k];
@@ -164,20 +212,30 @@ int plan_build(const struct guest_config *cfg, bool for_run, struct plan *out,
 		char **roots = plan_disk_roots(cfg, dc, &n_roots);
 		struct chain_opts opts = plan_chain_opts(cfg, dc, for_run, roots,
 							 n_roots);
+		enum vs_format fmt = dc->format;
+		const char *image = start_layer(rec, dc, &fmt);
 		int rc;
 
 		d->cfg = dc;
-		rc = chain_resolve(dc->image, dc->format, &opts, &d->chain, err);
+		if (image)
+			vlog(LOG_NOTICE, "disk %s: starts from its active layer %s "
+					 "(vmseal's live operations moved it there; "
+					 "the config names %s)",
+			     dc->name, image, dc->image);
+		rc = chain_resolve(image ? image : dc->image, fmt, &opts,
+				   &d->chain, err);
 		strv_free_array(roots);
 		if (rc == 0)
 			rc = plan_check_passable(&d->chain, err);
 		if (rc < 0) {
 			out->n_disks = k + 1;
 			plan_free(out);
+			json_object_put(rec);
 			return rc;
 		}
 		out->n_disks = k + 1;
 	}
+	json_object_put(rec);
 	plan_assign(out);
 	return 0;
 }

@@ -327,6 +327,8 @@ static int prepare_gate(struct run *r, const struct guest_config *cfg)
 			   r->plan.n_fds,
 		.run_base = r->opts->run_dir,
 		.live_fd = r->live.fd,
+		.changed = gate_record_pin,
+		.changed_arg = (void *)cfg,
 	};
 
 	if (r->rd.fd < 0 || !config_emulator_is_qemu(cfg) ||

@@ -366,4 +366,50 @@ ok $? "vmseal media: insert, eject, insert again" || diag "$(cat "$E2E_TMP/r")"
 ok $? "vmseal snapshot to a file outside the roots: refused, nothing created" || diag "$(cat "$E2E_TMP/r")"
 "$VMSEAL" stop gatec >/dev/null 2>&1
 e2e_wait_exit "$vc" 30
+# --- the chain record follows the live operations ---
+K=$E2E_TMP/imgr
+guest_chain "$K" >/dev/null || exit 1
+sed -e 's/^name = gate/name = gater/' -e "s|^image = .*|image = $K/top.qcow2|" \
+	-e '/^record = none/d' -e '/^\[chain\]/d' "$E2E_TMP/gate.ini" >"$E2E_TMP/gater.ini"
+"$VMSEAL" run "$E2E_TMP/gater.ini" >/dev/null 2>"$E2E_TMP/errr" &
+vr=$!
+e2e_track "$vr"
+"$QMP" -w 20 "$(e2e_run_dir gater)/monitor.sock" >/dev/null
+"$VMSEAL" snapshot gater root "$K/s1.qcow2" >/dev/null 2>&1
+"$VMSEAL" stop gater >/dev/null 2>&1
+e2e_wait_exit "$vr" 30
+grep -q "disk root: chain record follows the live change: active layer $K/s1.qcow2, 4 members" "$E2E_TMP/errr"
+ok $? "after the snapshot the chain record pins s1.qcow2's chain" || diag "$(cat "$E2E_TMP/errr")"
+"$VMSEAL" check "$E2E_TMP/gater.ini" >"$E2E_TMP/r" 2>"$E2E_TMP/r2"
+[ $? = 0 ] && grep -q "disk root: starts from its active layer $K/s1.qcow2" "$E2E_TMP/r2" &&
+	grep -q "$K/s1.qcow2" "$E2E_TMP/r"
+ok $? "check of the same config starts from the active layer s1.qcow2 and says so" ||
+	diag "$(cat "$E2E_TMP/r" "$E2E_TMP/r2")"
+chainfiles() {
+	"$VMSEAL" chain "$1" --format qcow2 --json | grep -o '"filename": *"[^"]*"' | cut -d'"' -f4 | xargs
+}
+imgfiles() {
+	qemu-img info --backing-chain --output=json "$1" | grep -o '"filename": *"[^"]*"' | cut -d'"' -f4 | xargs
+}
+[ "$(chainfiles "$K/s1.qcow2")" = "$(imgfiles "$K/s1.qcow2")" ] &&
+	[ "$(chainfiles "$K/s1.qcow2")" = "$K/s1.qcow2 $K/top.qcow2 $K/mid.qcow2 $K/base.qcow2" ]
+ok $? "qemu-img info --backing-chain agrees with vmseal chain" ||
+	diag "vmseal: $(chainfiles "$K/s1.qcow2")" "qemu-img: $(imgfiles "$K/s1.qcow2")"
+"$VMSEAL" run "$E2E_TMP/gater.ini" >/dev/null 2>"$E2E_TMP/errr" &
+vr=$!
+e2e_track "$vr"
+"$QMP" -w 20 "$(e2e_run_dir gater)/monitor.sock" >/dev/null
+"$VMSEAL" qmp gater '{"execute":"x-vmseal-query-disks"}' | grep -q "\"active\": \"root\", \"chain\": \[ { \"node\": \"root\", \"file-node\": \"vs0f0\", \"filename\": \"$K/s1.qcow2\" }"
+ok $? "the next run starts from s1.qcow2" || diag "$("$VMSEAL" qmp gater '{"execute":"x-vmseal-query-disks"}')"
+"$VMSEAL" stream gater root >"$E2E_TMP/r" 2>&1 && grep -qx "root: $K/s1.qcow2" "$E2E_TMP/r"
+ok $? "stream the whole chain into s1.qcow2" || diag "$(cat "$E2E_TMP/r")"
+"$VMSEAL" stop gater >/dev/null 2>&1
+e2e_wait_exit "$vr" 30
+[ "$(chainfiles "$K/s1.qcow2")" = "$K/s1.qcow2" ] && [ "$(imgfiles "$K/s1.qcow2")" = "$K/s1.qcow2" ] &&
+	"$VMSEAL" check "$E2E_TMP/gater.ini" 2>&1 | grep -q "starts from its active layer $K/s1.qcow2"
+ok $? "after the stream s1.qcow2 stands alone, in the record and in qemu-img's view"
+for b in 0x11:0 0x22:1 0x33:2; do
+	qemu-io -r -f qcow2 -c "read -P ${b%%:*} ${b##*:}M 1M" "$K/s1.qcow2" | grep -q '^read 1048576/1048576' || break
+done
+ok $? "s1.qcow2 holds every layer's data"
 tap_done
