@@ -321,9 +321,9 @@ gate_down() {
 plain_up() { # the same chain, QEMU alone, opening each image by path
 	"$QEMU" -machine pc -accel tcg -m 64 -nographic -nodefaults -S \
 		-qmp "unix:$t/plain.sock,server=on,wait=off" \
-		-blockdev "driver=file,node-name=vs0f2,filename=$gimg/base.qcow2,read-only=on" \
+		-blockdev "driver=file,node-name=vs0f2,filename=$gimg/base.qcow2,auto-read-only=on" \
 		-blockdev "driver=qcow2,node-name=vs0b2,file=vs0f2,read-only=on" \
-		-blockdev "driver=file,node-name=vs0f1,filename=$gimg/mid.qcow2,read-only=on" \
+		-blockdev "driver=file,node-name=vs0f1,filename=$gimg/mid.qcow2,auto-read-only=on" \
 		-blockdev "driver=qcow2,node-name=vs0b1,file=vs0f1,read-only=on,backing=vs0b2" \
 		-blockdev "driver=file,node-name=vs0f0,filename=$gimg/top.qcow2" \
 		-blockdev "driver=qcow2,node-name=root,file=vs0f0,backing=vs0b1" \
