@@ -58,7 +58,8 @@ int record_write(const char *path, const char *text, struct vs_err *err);
 /*
  * Reads a record; -ENOENT when there is none, -EINVAL when not one (or
  * of another version), -EPERM when it is not a regular file owned by
- * this uid and writable by nobody else (pins nobody else may move).
+ * root or this uid and writable by nobody else (pins nobody else may
+ * move).
  */
 int record_load(const char *path, struct json_object **out,
 		struct vs_err *err);

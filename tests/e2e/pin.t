@@ -151,6 +151,35 @@ ok $? "... and the emulator holds base2.qcow2" || diag "$(cat "$E2E_TMP/out")"
 [ $? = 65 ]
 ok $? "accept of a missing config: 65"
 
+# check as another user: root's record is trusted where it can be read,
+# and where it cannot, check says the pins were not checked.
+qemu-img rebase -u -f qcow2 -F qcow2 -b base.qcow2 "$D/a.qcow2"
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$VMSEAL" check "$A" \
+		>"$E2E_TMP/out" 2>"$E2E_TMP/err"
+	rc=$?
+	if setpriv --reuid=65534 --regid=65534 --clear-groups \
+		cat "$VMSEAL_STATE_DIR/chains/ga.json" >/dev/null 2>&1; then
+		[ "$rc" = 66 ] && grep -q "backing reference changed: was 'base2.qcow2' (qcow2), now 'base.qcow2' (qcow2)" "$E2E_TMP/err"
+	else
+		grep -q "Permission denied: backing references not checked against the chain record (run check as root)" "$E2E_TMP/err"
+	fi
+	ok $? "check as uid 65534: root's record refuses the moved reference, or check says it could not read it" ||
+		diag "status $rc" "$(cat "$E2E_TMP/err")"
+else
+	skip "setpriv is not installed" "check as another user"
+fi
+qemu-img rebase -u -f qcow2 -F qcow2 -b base2.qcow2 "$D/a.qcow2"
+
+# Item 9 of issue 14: a qcow2 file configured as raw stays raw, and says so.
+R=$(ini graw "$D/base.qcow2" --show)
+sed -i 's/^format = qcow2$/format = raw/' "$R"
+"$VMSEAL" check "$R" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "warning: disk root: $D/base.qcow2 is configured as raw but begins with a qcow2 header; it stays raw (vmseal never probes)" "$E2E_TMP/err"
+ok $? "a qcow2 file as format = raw: check passes with a warning naming the header" ||
+	diag "status $rc" "$(cat "$E2E_TMP/err")"
+
 # The record is root's and out of the emulator's reach.
 [ "$(stat -c '%u %a' "$VMSEAL_STATE_DIR/chains/ga.json")" = "0 644" ] &&
 	[ ! -e "$VMSEAL_RUN_DIR/ga/chain.json" ]
