@@ -8,7 +8,8 @@
 # chain of N is its top N).
 #
 # The three run interleaved, round after round (REPS rounds, at least
-# 20), so a busy machine slows all of them alike.  Every cell is min,
+# 20), in a turning order, so a busy machine slows all of them alike and
+# none always runs after another has warmed the caches.  Every cell is min,
 # median and max.  The cost per member is the slope of a least-squares
 # fit over the depths, which takes each process's start-up out (the
 # intercept); fitted once on the medians and once on the minima.  The
@@ -97,9 +98,14 @@ for d in $DEPTHS; do
 		fail[floor.$d]="learning the header sizes: $(head -c 100 "$t/err")"
 done
 echo "timing $REPS interleaved rounds of vmseal, qemu-img and the floor ..." >&2
+# The order of the three turns each round: a walk leaves the chain's
+# inodes, dentries and header pages in the CPU's caches for whichever
+# tool runs next, and a fixed order would hand that to the same one.
+set -- $tools
+order=("$1 $2 $3" "$2 $3 $1" "$3 $1 $2")
 for ((r = 0; r < REPS; r++)); do
 	for d in $DEPTHS; do
-		for tool in $tools; do
+		for tool in ${order[r % 3]}; do
 			run_one "$tool" "$d"
 		done
 	done
