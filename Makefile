@@ -104,7 +104,7 @@ DOCDIR = $(PREFIX)/share/doc/vmseal
 UNITDIR = $(PREFIX)/lib/systemd/system
 WRAPPED_EMULATORS = qemu-system-x86_64
 
-.PHONY: all deps demo check unit e2e test-bins clean analyze policy-test \
+.PHONY: all deps demo check unit e2e test-bins clean analyze policy-test mutate \
 	install uninstall fuzz bench
 .SECONDARY: $(TESTLIB_OBJS)
 
@@ -203,6 +203,12 @@ check: test-bins
 
 unit: test-bins
 	$(TEST_ENV) tests/run $(UNIT_BINS) $(REPLAY_BINS) $(PROBE_TESTS)
+
+# Mutation testing: each mutant of tests/mutate/mutants.txt breaks one
+# security check in a scratch copy of the tree; its tests must fail.
+# Slow (see README, Tests); MUTATE_ONLY=REGEX runs some.
+mutate:
+	tests/mutate/run.sh
 
 # The hardening policy tests alone, as a user would run them.
 policy-test: $(BIN)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/strv.h"
@@ -143,6 +144,14 @@ int main(int argc, char **argv)
 		if (strncmp(base, "vmseal", 6) != 0)
 			return cmd_wrap_symlink(argv[0], argv + 1);
 	}
+	/*
+	 * What vmseal creates (runtime and state directories, the record,
+	 * pid files) has the modes the documents give, whatever umask it
+	 * was started with: files and directories meant to be private are
+	 * created 0600 and 0700 explicitly.  The wrapper above keeps its
+	 * caller's umask.
+	 */
+	umask(022);
 	if (cli_parse(argc, argv, &cli) < 0)
 		return EXIT_USAGE;
 	if (cli.version) {

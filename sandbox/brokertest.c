@@ -94,6 +94,9 @@ int bt_fixture_make(struct bt_fixture *f, struct vs_err *err)
 	put(p, "notes\n", 0644);
 	free(p);
 	/* unlink may remove sockets directly in the runtime dir only. */
+	p = xasprintf("%s/" BT_KEEP, f->run);
+	bind_socket(p);
+	free(p);
 	p = xasprintf("%s/sub", f->run);
 	mkdir(p, 0755);
 	free(p);
@@ -117,7 +120,7 @@ void bt_fixture_remove(struct bt_fixture *f)
 		"allowed/data", "allowed/image.qcow2", "allowed/fifo",
 		"allowed/link-out", "allowed/swap", "allowed/swap.tmp",
 		"allowed/created", "secret", "run/stale.sock", "run/notes",
-		"run/sub/nested.sock", NULL,
+		"run/sub/nested.sock", "run/" BT_KEEP, NULL,
 	};
 
 	if (f->image_fd >= 0)
@@ -286,6 +289,13 @@ static void c_unlink_file(struct bt_fixture *f, int out)
 }
 
 static void c_unlink_outside(struct bt_fixture *f, int out) { unlink_say(out, f->secret); }
+
+static void c_unlink_keep(struct bt_fixture *f, int out)
+{
+	_cleanup_free_ char *p = xasprintf("%s/" BT_KEEP, f->run);
+
+	unlink_say(out, p);
+}
 
 static void c_unlink_nested(struct bt_fixture *f, int out)
 {
@@ -560,6 +570,8 @@ const struct bt_scenario bt_scenarios[] = {
 	T("unlink a stale socket in the runtime dir", c_unlink_sock, "ok removed"),
 	T("unlink a file in the runtime dir", c_unlink_file, "EPERM"),
 	T("unlink outside the runtime dir", c_unlink_outside, "EPERM"),
+	T("unlink vmseal's control socket in the runtime dir", c_unlink_keep,
+	  "EPERM"),
 	T("unlink a socket in a subdirectory of the runtime dir",
 	  c_unlink_nested, "EPERM"),
 	{ "race: path flipped allowed/image, 100000 opens", c_race_flip,
@@ -602,6 +614,7 @@ int bt_run(const struct bt_scenario *sc, struct bt_fixture *f, char *got,
 		.deny = &f->deny,
 		.n_deny = 1,
 		.run_dir = f->run,
+		.run_keep = BT_KEEP,
 		.child = call_child,
 		.arg = &call,
 		.helper = sc->helper ? call_helper : NULL,

@@ -55,7 +55,7 @@ static int serve(const struct session_spec *s, int nfd, struct broker *b,
 	int rc = broker_init(b, nfd, s->allow, s->deny, s->n_deny, err);
 
 	if (rc == 0 && s->run_dir)
-		rc = broker_set_run_dir(b, s->run_dir, NULL, err);
+		rc = broker_set_run_dir(b, s->run_dir, s->run_keep, err);
 	return rc;
 }
 

@@ -84,6 +84,10 @@ if ! tmp=$(mkdir -p "$build" && mktemp -d "$build/boot-t.XXXXXX"); then
 	result 1
 	skip_rest "no temporary directory"
 fi
+# The runtime directory and the chain record in here, not in /run/vmseal
+# and /var/lib/vmseal: the test leaves nothing on the host.
+chmod 0755 "$tmp"
+export VMSEAL_RUN_DIR=$tmp/run VMSEAL_STATE_DIR=$tmp/state
 guest_initramfs "$cache" "$tmp/initramfs.gz" &&
 	guest_chain "$tmp/images" &&
 	guest_write_ini "$tmp/guest.ini" "$kernel" "$tmp/initramfs.gz" \

@@ -73,6 +73,8 @@ static void test_check(void)
 	       "EACCES: write, create or path-only flags", "O_CREAT refused");
 	is_str(verdict(&al, "/usr/share/qemu/x", O_RDONLY | O_TRUNC),
 	       "EACCES: write, create or path-only flags", "O_TRUNC refused");
+	is_str(verdict(&al, "/usr/share/qemu/x", O_RDONLY | O_APPEND),
+	       "EACCES: write, create or path-only flags", "O_APPEND refused");
 	is_str(verdict(&al, "/usr/share/qemu", O_RDWR | O_TMPFILE),
 	       "EACCES: write, create or path-only flags", "O_TMPFILE refused");
 	is_str(verdict(&al, "/usr/share/qemu/x", O_PATH),

@@ -733,6 +733,18 @@ static void test_formats(void)
 		tap_diag("%s: %s", err.context, err.msg);
 	chain_free(&c);
 
+	/* VMDK version 3 (uncompressed): QEMU opens it read-only only. */
+	mkimg("-f vmdk", "root/f/v3.vmdk 1M");
+	setup(sh("printf '\\003' | dd of=root/f/v3.vmdk bs=1 seek=4 conv=notrunc status=none") == 0,
+	      "v3.vmdk");
+	refused(P("root/f/v3.vmdk"), VS_FMT_VMDK, &(struct opts){ .writable = true },
+		"root/f/v3.vmdk: offset 0x4",
+		"VMDK version 3 images can only be opened read-only",
+		"VMDK version 3 as a writable top");
+	r = resolve(P("root/f/v3.vmdk"), VS_FMT_VMDK, NULL, &c);
+	ok(r == 0 && c.n == 1, "VMDK version 3 read-only resolves");
+	chain_free(&c);
+
 	/* A descriptor with a FLAT extent: reached under the same rules. */
 	mkimg("-f vmdk -o subformat=monolithicFlat", "root/f/flat.vmdk 1M");
 	r = resolve(P("root/f/flat.vmdk"), VS_FMT_VMDK, NULL, &c);

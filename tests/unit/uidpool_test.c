@@ -122,9 +122,24 @@ int main(void)
 			  getpwnam("nobody")->pw_uid + 1, &c, &err) == 0 &&
 			   c == getpwnam("nobody")->pw_uid + 1,
 		   "an id with a passwd entry is skipped");
+		/* A recorded uid that has since got a passwd entry. */
+		{
+			FILE *f = fopen(rec, "ae");
+
+			if (f) {
+				fprintf(f, "q %u\n",
+					(unsigned)getpwnam("nobody")->pw_uid);
+				fclose(f);
+			}
+		}
+		ok(assign("q", first, first + 9, &c, &err) == -EEXIST &&
+			   strstr(err.msg, "now has a passwd or group entry"),
+		   "a recorded uid that now has a passwd entry is refused (%s)",
+		   err.msg);
 	} else {
 		tap_skip("no user nobody", "passwd entry skipped");
 		tap_skip("no user nobody", "passwd entry skipped (2)");
+		tap_skip("no user nobody", "passwd entry skipped (3)");
 	}
 	if (geteuid() == 0 && (pid = process_as(first + 1000)) > 0) {
 		ok(!uidpool_id_free(first + 1000, why, sizeof(why)) &&
