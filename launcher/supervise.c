@@ -466,13 +466,20 @@ int supervise(struct supervisor *s)
 		handle_broker(s, &pfd[P_BROKER], &seen);
 		if (s->gate) {
 			gate_handle(s->gate, pfd + P_N, ng);
-			if (!ready && gate_ready(s->gate)) {
+			/*
+			 * Up: QEMU answered the gate's qmp_capabilities (from
+			 * its main loop, past its disks and devices) and is
+			 * still alive after the answer, as ready.c asks a
+			 * -qmp socket.
+			 */
+			if (!ready && gate_ready(s->gate) && child_alive(s->pid)) {
 				ready = true;
 				if (s->ready_socket)
 					ready_end(&rdy);
 				pfd[P_READY].fd = -1;
 				if (s->on_ready)
 					s->on_ready(s->ready_arg);
+				say_routine(&seen, s->verbose);
 			}
 		}
 		if ((pfd[P_CONTROL].revents & POLLIN) &&
