@@ -432,7 +432,7 @@ static void on_ready(void *arg)
  * Returns in the daemon (0, *ready_fd set) only.
  */
 static int daemonize(const struct run_opts *o, const char *name,
-		     int *ready_fd)
+		     bool wrapped, int *ready_fd)
 {
 	_cleanup_free_ char *fallback = NULL;
 	const char *log = o->log;
@@ -441,8 +441,16 @@ static int daemonize(const struct run_opts *o, const char *name,
 	pid_t pid;
 	ssize_t n;
 
-	/* No syslog (a container): a file, and the foreground says so. */
-	if (!log && !log_syslog_available()) {
+	/*
+	 * No syslog (a container): `run` logs to a file and says so; a
+	 * wrapped -daemonize (libvirt's) only says so, on the stderr its
+	 * caller reads (a domain log), rather than leave a file per start.
+	 */
+	if (!log && wrapped && !log_syslog_available())
+		fprintf(stderr, "vmseal: notice: no syslog socket (%s): vmseal's "
+				"messages after the start are not kept\n",
+			LOG_SYSLOG_SOCKET);
+	else if (!log && !log_syslog_available()) {
 		log = fallback = log_fallback_path(name);
 		if (!log) {
 			fprintf(stderr, "vmseal: no syslog socket (%s) and no log "
@@ -574,7 +582,7 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	r->abs_opts.pidfile = r->abs_pidfile = absolute(r->opts->pidfile);
 	r->opts = o = &r->abs_opts;
 	if (o->daemon) {
-		rc = daemonize(o, r->name, &r->ready_fd);
+		rc = daemonize(o, r->name, r->wrap != NULL, &r->ready_fd);
 		if (rc)
 			return rc;
 	}

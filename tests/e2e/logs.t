@@ -125,6 +125,7 @@ ok $? "SeaBIOS's escape codes are in the log escaped (\\x1b), never raw" || diag
 # No syslog socket: the daemon says so and logs to a file.
 if [ -S /dev/log ]; then
 	skip "/dev/log exists on this host" "a daemon without syslog falls back to a file"
+	skip "/dev/log exists on this host" "a wrapped -daemonize without syslog leaves no log file"
 else
 	write_ini s1
 	VMSEAL_LOG_DIR=$E2E_TMP/varlog "$VMSEAL" run --daemon --pidfile "$E2E_TMP/s1.pid" \
@@ -137,6 +138,16 @@ else
 		grep -q 'guest s1 is up' "$E2E_TMP/varlog/s1.log"
 	ok $? "a daemon without syslog: says so, logs to \$VMSEAL_LOG_DIR/NAME.log" ||
 		diag "exit $rc" "$(cat "$E2E_TMP/s1.out")" "$(cat "$E2E_TMP/varlog/s1.log" 2>&1)"
+	printf '[vmseal]\nversion = 1\nname = w1\n' >"$E2E_TMP/w1.ini"
+	VMSEAL_LOG_DIR=$E2E_TMP/varlog2 timeout 20 "$VMSEAL" wrap --config "$E2E_TMP/w1.ini" -- \
+		"$QEMU" -machine none -display none -S -daemonize -pidfile "$E2E_TMP/w1.pid" \
+		>"$E2E_TMP/w1.out" 2>&1
+	rc=$?
+	[ -s "$E2E_TMP/w1.pid" ] && e2e_track "$(cat "$E2E_TMP/w1.pid")" && e2e_stop_pid "$(cat "$E2E_TMP/w1.pid")"
+	[ $rc = 0 ] && grep -q "no syslog socket (/dev/log): vmseal's messages after the start are not kept" "$E2E_TMP/w1.out" &&
+		[ -z "$(ls -A "$E2E_TMP/varlog2" 2>/dev/null)" ]
+	ok $? "a wrapped -daemonize without syslog: says so on its caller's stderr, leaves no log file" ||
+		diag "exit $rc" "$(cat "$E2E_TMP/w1.out")" "$(ls -la "$E2E_TMP/varlog2" 2>&1)"
 fi
 
 tap_done
