@@ -57,6 +57,9 @@ e2e_setup() {
 	# Uids vmseal allocates (guests without [sandbox] user) and chain
 	# records (pins) are kept here, not in /var/lib/vmseal.
 	export VMSEAL_STATE_DIR=$E2E_TMP/state
+	# A daemon with no syslog socket (and output files beneath the log
+	# directory) writes here, never to the host's /var/log/vmseal.
+	export VMSEAL_LOG_DIR=$E2E_TMP/log
 }
 
 # e2e_run_dir NAME: a guest's runtime directory (where its sockets go).
