@@ -5,7 +5,7 @@ VERSION := 0.1.0
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libseccomp libselinux inih json-c
+PKGS := libseccomp libcap-ng libselinux inih json-c
 
 WERROR ?= 1
 SANITIZE ?=
@@ -86,7 +86,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_O := build-fuzz
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-DEB_DEPS := gcc make pkg-config libc6-dev libseccomp-dev \
+DEB_DEPS := gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev \
 	libselinux1-dev libinih-dev libjson-c-dev qemu-system-x86 qemu-utils cpio strace \
 	libvirt-daemon-system libvirt-clients mandoc bubblewrap
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <cap-ng.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -42,30 +42,18 @@ static int resolve_group(const char *name, gid_t *gid, struct vs_err *err)
 	return 0;
 }
 
-/* <linux/capability.h>'s names, without CAP_, by number. */
-static const char *const cap_names[] = {
-	"chown", "dac_override", "dac_read_search", "fowner", "fsetid",
-	"kill", "setgid", "setuid", "setpcap", "linux_immutable",
-	"net_bind_service", "net_broadcast", "net_admin", "net_raw",
-	"ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot",
-	"sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
-	"sys_resource", "sys_time", "sys_tty_config", "mknod", "lease",
-	"audit_write", "audit_control", "setfcap", "mac_override",
-	"mac_admin", "syslog", "wake_alarm", "block_suspend", "audit_read",
-	"perfmon", "bpf", "checkpoint_restore",
-};
-#define N_CAP_NAMES (int)(sizeof(cap_names) / sizeof(cap_names[0]))
-
 /* "CAP_NET_ADMIN", "cap_net_admin" and "net_admin" all name one. */
 static int cap_number(const char *name)
 {
+	char buf[64];
+	size_t i;
+
 	if (!strncasecmp(name, "cap_", 4))
 		name += 4;
-	for (int c = 0; c < N_CAP_NAMES; c++) {
-		if (!strcasecmp(name, cap_names[c]))
-			return c;
-	}
-	return -1;
+	for (i = 0; name[i] && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)tolower((unsigned char)name[i]);
+	buf[i] = '\0';
+	return capng_name_to_capability(buf);
 }
 
 int privs_resolve(const struct privs_want *w, uid_t euid,
@@ -213,7 +201,7 @@ const char *privs_caps_str(uint64_t caps, char *buf, size_t len)
 
 		if (!(caps & ((uint64_t)1 << c)))
 			continue;
-		name = c < N_CAP_NAMES ? cap_names[c] : NULL;
+		name = capng_capability_to_name((unsigned)c);
 		if (name)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s",
 					      o ? "," : "", name);
@@ -294,38 +282,39 @@ int privs_verify(const struct privs *p, struct vs_err *err)
 }
 
 /*
- * Straight to the kernel, each call once: one prctl per capability the
- * bounding set drops (there is no call for several), one capset for the
- * effective, permitted and inheritable sets, one for ambient; then the
- * single read-back of /proc/PID/status checks all five sets.
+ * libcap-ng, called so that it touches /proc as little as it can: the
+ * sets to end with are built in its state (capng_clear starts it empty,
+ * without reading the process), then applied in the order the kernel
+ * needs.  The bounding set first, while we still hold CAP_SETPCAP:
+ * libcap-ng 0.8 reads /proc/PID/status three times there (the current
+ * sets to check CAP_SETPCAP, then the bounding set after the drops), and
+ * no call order avoids it.  Effective, permitted, inheritable and
+ * ambient in one capng_apply() after the uid change: one capset, then
+ * PR_CAP_AMBIENT_CLEAR_ALL and one raise per kept capability, no /proc.
+ * Then our single read-back of /proc/PID/status checks all five sets.
  */
 int privs_drop(const struct privs *p, struct vs_err *err)
 {
-	struct __user_cap_header_struct head = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2] = {
-		{ (uint32_t)p->caps, (uint32_t)p->caps, (uint32_t)p->caps },
-		{ (uint32_t)(p->caps >> 32), (uint32_t)(p->caps >> 32),
-		  (uint32_t)(p->caps >> 32) },
-	};
+	const capng_type_t every = CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+				   CAPNG_INHERITABLE | CAPNG_BOUNDING_SET |
+				   CAPNG_AMBIENT;
+	int rc;
 
 	if (!p->change)
 		return 0;
-	/*
-	 * The bounding set shrinks only while we still hold CAP_SETPCAP:
-	 * first.  EINVAL ends it: past the kernel's last capability.
-	 */
+	capng_clear(CAPNG_SELECT_ALL);
+	/* Its state belongs to this process (a fork resets it, but say so). */
+	capng_setpid((int)getpid());
 	for (int c = 0; c < 64; c++) {
-		if (p->caps & ((uint64_t)1 << c))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
-			continue;
-		if (errno == EINVAL)
-			break;
-		return vs_errnof(err, errno, "dropping capability %d from the "
-					     "bounding set", c);
+		if ((p->caps & ((uint64_t)1 << c)) &&
+		    capng_update(CAPNG_ADD, every, (unsigned)c) < 0)
+			return vs_errf(err, EINVAL,
+				       "libcap-ng does not know capability %d", c);
 	}
+	rc = capng_apply(CAPNG_SELECT_BOUNDS);
+	if (rc < 0)
+		return vs_errf(err, EPERM,
+			       "dropping the bounding set (libcap-ng %d)", rc);
 	if (setgroups(p->n_groups, p->groups) < 0)
 		return vs_errnof(err, errno, "setgroups");
 	if (p->caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -336,16 +325,13 @@ int privs_drop(const struct privs *p, struct vs_err *err)
 		return vs_errnof(err, errno, "setresuid %u", (unsigned)p->uid);
 	if (p->caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return vs_errnof(err, errno, "PR_SET_KEEPCAPS");
-	if (syscall(SYS_capset, &head, data) < 0)
-		return vs_errnof(err, errno, "setting the capabilities");
-	/* Ambient capabilities are what survives exec for a non-root user. */
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return vs_errnof(err, errno, "clearing ambient capabilities");
-	for (int c = 0; p->caps && c < 64; c++) {
-		if ((p->caps & ((uint64_t)1 << c)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			return vs_errnof(err, errno,
-					 "raising ambient capability %d", c);
-	}
+	/*
+	 * Ambient last (libcap-ng orders it so): what survives exec for a
+	 * non-root user needs the permitted and inheritable bits first.
+	 */
+	rc = capng_apply(CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+	if (rc < 0)
+		return vs_errf(err, EPERM,
+			       "setting the capabilities (libcap-ng %d)", rc);
 	return privs_verify(p, err);
 }
