@@ -92,6 +92,38 @@ static struct allow_entry *new_entry(struct allowlist *al, const char *path)
 	return e;
 }
 
+/*
+ * realpath(path), and for a directory (dir_fd) the O_PATH descriptor it
+ * was resolved through.  One open and one readlink of /proc/self/fd/N,
+ * where realpath() reads every component as a possible link (four calls
+ * for /usr/share/zoneinfo/Etc, a hundred for the default allowlist);
+ * realpath() where /proc is not there.  NULL when path does not resolve
+ * (or a directory is not one).
+ */
+static char *resolve(const char *path, int *dir_fd)
+{
+	char link[32], buf[PATH_MAX];
+	_cleanup_fd_ int fd = -1;
+	struct stat st;
+	char *real;
+	ssize_t n;
+
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n > 0 && n < (ssize_t)sizeof(buf) - 1 && buf[0] == '/') {
+		buf[n] = '\0';
+		real = xstrdup(buf);
+	} else {
+		real = realpath(path, NULL);
+	}
+	if (real && dir_fd && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		*dir_fd = steal_fd(&fd);
+	return real;
+}
+
 void allowlist_add(struct allowlist *al, enum allow_kind kind,
 		   const char *path, const char *why)
 {
@@ -107,12 +139,10 @@ void allowlist_add(struct allowlist *al, enum allow_kind kind,
 	e->why = why;
 	if (kind == ALLOW_PROC_SELF)
 		return;
-	e->real = realpath(norm, NULL);
+	e->real = resolve(norm, kind == ALLOW_DIR ? &e->fd : NULL);
 	if (!e->real)
 		return;
-	if (kind == ALLOW_DIR) {
-		e->fd = open(e->real, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	} else {
+	if (kind != ALLOW_DIR) {
 		_cleanup_free_ char *dir = path_dirname(e->real);
 
 		e->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
