@@ -6,6 +6,7 @@
 
 #include "common/cleanup.h"
 #include "common/path.h"
+#include "common/xalloc.h"
 #include "launcher/confine.h"
 #include "launcher/log.h"
 #include "launcher/run.h"
@@ -72,7 +73,16 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 	else
 		c->jailed = true;
 	/* Libraries and QEMU's data: /usr whole, as a merged-/usr host has them. */
+	/*
+	 * Each tree resolved once (the allowlist did its entries): the
+	 * image check and the jail's init read ro_real instead of resolving
+	 * every tree again per chain member (270 readlink calls a launch of
+	 * a 3-member chain).
+	 */
+	c->ro_real = xcalloc(al->n + 3, sizeof(char *));
+	c->ro_real[c->ro.n] = realpath("/usr", NULL);
 	strv_push(&c->ro, "/usr");
+	c->ro_real[c->ro.n] = real_bin ? xstrdup(real_bin) : NULL;
 	strv_push(&c->ro, real_bin ? real_bin : binary);
 	for (size_t i = 0; i < al->n; i++) {
 		const struct allow_entry *e = &al->e[i];
@@ -82,6 +92,7 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 		if (path_is_beneath(e->path, "/proc") ||
 		    path_is_beneath(e->path, "/dev"))
 			continue;
+		c->ro_real[c->ro.n] = xstrdup(e->real);
 		strv_push(&c->ro, e->path);
 	}
 	devices_used(&c->devs, argv);
@@ -108,9 +119,7 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 static const char *readable_tree(const struct confine *c, const char *real)
 {
 	for (size_t i = 0; i < c->ro.n; i++) {
-		_cleanup_free_ char *tree = realpath(c->ro.v[i], NULL);
-
-		if (tree && path_is_beneath(real, tree))
+		if (c->ro_real[i] && path_is_beneath(real, c->ro_real[i]))
 			return c->ro.v[i];
 	}
 	for (size_t i = 0; i < c->rw.n; i++) {
@@ -161,6 +170,7 @@ int confine_start(struct confine *c, const char *hostname, struct vs_err *err)
 {
 	struct jail_spec s = {
 		.ro = c->ro.v,
+		.ro_real = c->ro_real,
 		.devs = c->devs.v,
 		.rw_dir = c->rw.n ? c->rw.v[0] : NULL,
 		.hostname = hostname,
@@ -175,6 +185,10 @@ int confine_start(struct confine *c, const char *hostname, struct vs_err *err)
 void confine_release(struct confine *c)
 {
 	jail_destroy(&c->jail);
+	for (size_t i = 0; c->ro_real && i < c->ro.n; i++)
+		free(c->ro_real[i]);
+	free(c->ro_real);
+	c->ro_real = NULL;
 	strv_free(&c->ro);
 	strv_free(&c->devs);
 	strv_free(&c->rw);

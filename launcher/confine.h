@@ -28,6 +28,7 @@ struct confine {
 	bool kernel_opens;	/* kernel-opens = yes and no lock-after */
 	int landlock_abi;	/* 0: no Landlock */
 	struct strv ro;		/* read-only: /usr, the allowlist, the binary */
+	char **ro_real;		/* realpath() of each of ro, once (NULL: missing) */
 	struct strv devs;	/* device nodes (and /dev/pts) */
 	struct strv rw;		/* the runtime directory (and wrapped sockets' dirs) */
 	struct strv ll_ro;	/* ro, plus the jail's own /proc */

@@ -34,6 +34,8 @@
  */
 struct jail_spec {
 	char *const *ro;	/* NULL-terminated absolute paths */
+	char *const *ro_real;	/* realpath() of each (NULL entry: missing);
+				 * NULL: resolved in the jail's init */
 	char *const *devs;	/* NULL-terminated; missing ones are skipped */
 	const char *rw_dir;	/* NULL: none */
 	const char *hostname;	/* NULL: "vmseal" */
@@ -41,6 +43,7 @@ struct jail_spec {
 };
 
 struct jail {
+	struct jail_spec spec;	/* what jail_enter() builds */
 	pid_t init;		/* -1: no jail */
 	int pidfd;		/* of init */
 	int ctl;		/* closing it ends the jail */
@@ -50,10 +53,11 @@ struct jail {
 #define JAIL_INIT { .init = -1, .pidfd = -1, .ctl = -1 }
 
 /*
- * Starts the jail's init and builds the root; returns once the root is
- * ready.  0 or -errno with err saying which step failed.  Must be called
- * from the thread that will also fork the emulator (the init's death
- * signal follows that thread).
+ * Starts the jail's init in new namespaces and returns without waiting
+ * for it to run; s (and what it points to) must live as long as j.  0 or
+ * -errno with err saying which step failed.  Must be called from the
+ * thread that will also fork the emulator (the init's death signal
+ * follows that thread).
  */
 int jail_create(const struct jail_spec *s, struct jail *j, struct vs_err *err);
 
@@ -66,7 +70,9 @@ int jail_pid_ns_leave(int *saved);
 
 /*
  * In the emulator's child, still root: joins the jail's mount, IPC, UTS
- * (and network) namespaces; its root and cwd become the jail's /.
+ * (and network) namespaces and builds the jail's root there (the
+ * sequence in jail.c; pivot_root moves the init's root too); its root
+ * and cwd become the jail's /.  Once per jail: one child enters it.
  */
 int jail_enter(const struct jail *j, struct vs_err *err);
 
