@@ -363,6 +363,12 @@ static int set_readonly(struct conf_parse *p, char **val)
 	return conf_bool(&p->rd, "readonly", *val, &cur_disk(p)->readonly);
 }
 
+static int set_copy_on_read(struct conf_parse *p, char **val)
+{
+	return conf_bool(&p->rd, "copy-on-read", *val,
+			 &cur_disk(p)->copy_on_read);
+}
+
 static int set_data_file(struct conf_parse *p, char **val)
 {
 	return conf_allow(&p->rd, "data-file", *val,
@@ -457,6 +463,7 @@ static const struct key disk_keys[] = {
 	{ "data-file", set_data_file, false },
 	{ "block-device", set_block_device, false },
 	{ "backing-format", set_backing_format, false },
+	{ "copy-on-read", set_copy_on_read, false },
 };
 
 static const struct {

@@ -59,6 +59,8 @@ struct disk_config {
 	bool allow_blockdev;	/* block-device = allow: members may be devices */
 	/* backing-format: for backing members whose header records none. */
 	enum vs_format backing_format;
+	/* copy-on-read = yes: QEMU's copy-on-read filter on top of the disk */
+	bool copy_on_read;
 };
 
 struct guest_config {

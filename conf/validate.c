@@ -313,6 +313,10 @@ int conf_validate(struct ini_reader *r, const struct guest_config *cfg,
 					"format is required for [disk %s] (%s): vmseal never probes",
 					d->name,
 					conf_format_list(list, sizeof(list)));
+		if (d->copy_on_read && d->readonly)
+			return ini_fail(r, d->line,
+					"[disk %s]: copy-on-read writes what it reads into the top image, which readonly = yes forbids",
+					d->name);
 	}
 	return 0;
 }

@@ -138,6 +138,12 @@ static void add_fdset_disk(struct strv *a, const struct plan_disk *d)
 {
 	argv_add_disk_fds(a, d);
 	argv_add_disk_nodes(a, d, 0);
+	/* Reads through it write what they fetched into the top. */
+	if (d->cor_node[0]) {
+		strv_push(a, "-blockdev");
+		strv_pushf(a, "driver=copy-on-read,node-name=%s,file=%s",
+			   d->cor_node, d->nodes[0].fmt_node);
+	}
 	add_device(a, d->cfg);
 }
 
@@ -174,8 +180,9 @@ static void add_drive_fd_disk(struct strv *a, const struct plan_disk *d)
 			fprintf(f, "backing.");
 		fprintf(f, "data-file=fd:%d", d->nodes[i].data_fd);
 	}
-	fprintf(f, ",if=none,id=%s%s", d->cfg->name,
-		d->cfg->readonly ? ",readonly=on" : "");
+	fprintf(f, ",if=none,id=%s%s%s", d->cfg->name,
+		d->cfg->readonly ? ",readonly=on" : "",
+		d->cfg->copy_on_read ? ",copy-on-read=on" : "");
 	if (fclose(f) != 0)
 		abort();
 	strv_push(a, "-drive");

@@ -1662,6 +1662,13 @@ static void add_plan(struct gate *g, const struct plan *plan)
 			if (i + 1 < d->chain.n)
 				n->backing = xstrdup(d->nodes[i + 1].fmt_node);
 		}
+		if (d->cor_node[0]) {
+			/* The copy-on-read filter above the active layer. */
+			struct node *n = node_put(g, d->cor_node);
+
+			n->file = xstrdup(d->nodes[0].fmt_node);
+			n->driver = xstrdup("copy-on-read");
+		}
 		strv_push(&g->disk_names, d->cfg->name);
 		strv_push(&g->disk_active, d->nodes[0].fmt_node);
 	}

@@ -63,7 +63,11 @@ void plan_assign(struct plan *p)
 			 * format node carries it.
 			 */
 			node_name(nd->file_node, "vs%zuf%zu", k, i);
-			if (i == 0)
+			if (i == 0 && d->cfg->copy_on_read) {
+				/* The filter carries the disk's name. */
+				node_name(nd->fmt_node, "vs%zut", k);
+				node_name(d->cor_node, "%s", d->cfg->name);
+			} else if (i == 0)
 				node_name(nd->fmt_node, "%s", d->cfg->name);
 			else
 				node_name(nd->fmt_node, "vs%zub%zu", k, i);

@@ -53,6 +53,11 @@ struct plan_disk {
 	/* The top also passes ro_src, its read-only twin, as ro_fd. */
 	bool dual;
 	int ro_src;
+	/*
+	 * [disk] copy-on-read: QEMU's copy-on-read filter, named like the
+	 * disk, sits on the top's format node (then named vsKt); "" if none.
+	 */
+	char cor_node[NODE_NAME_MAX];
 };
 
 struct plan {

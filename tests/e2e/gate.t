@@ -412,4 +412,31 @@ for b in 0x11:0 0x22:1 0x33:2; do
 	qemu-io -r -f qcow2 -c "read -P ${b%%:*} ${b##*:}M 1M" "$K/s1.qcow2" | grep -q '^read 1048576/1048576' || break
 done
 ok $? "s1.qcow2 holds every layer's data"
+# --- [disk] copy-on-read: the filter on top, then a stream drops the rest ---
+L=$E2E_TMP/imgo
+guest_chain "$L" >/dev/null || exit 1
+sed -e 's/^name = gate/name = gateo/' -e "s|^image = .*|image = $L/top.qcow2|" \
+	"$E2E_TMP/gate.ini" >"$E2E_TMP/gateo.ini"
+echo "copy-on-read = yes" >>"$E2E_TMP/gateo.ini"
+"$VMSEAL" argv "$E2E_TMP/gateo.ini" | grep -qx 'driver=copy-on-read,node-name=root,file=vs0t'
+ok $? "copy-on-read = yes: QEMU's copy-on-read filter named root above the top (vs0t)"
+"$VMSEAL" run "$E2E_TMP/gateo.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/erro" &
+vo=$!
+e2e_track "$vo"
+SOCK=$(e2e_run_dir gateo)/monitor.sock
+q '{"execute":"cont"}' >/dev/null
+readp root 0 0x11
+ok $? "the guest reads MiB 0 (base) through the filter" || diag "$(cat "$E2E_TMP/erro")"
+io root flush >/dev/null
+qemu-img map -U --output=json "$L/top.qcow2" | grep -q '"start": 0, "length": 1048576, "depth": 0, "present": true, "zero": false, "data": true'
+ok $? "copy-on-read: what was read now lies in top.qcow2" || diag "$(qemu-img map -U --output=json "$L/top.qcow2")"
+"$VMSEAL" stream gateo root >"$E2E_TMP/r" 2>&1 && grep -qx "root: $L/top.qcow2" "$E2E_TMP/r"
+ok $? "stream under the filter, then the emptied members dropped" || diag "$(cat "$E2E_TMP/r")"
+! q '{"execute":"query-named-block-nodes","arguments":{"flat":true}}' | grep -q '"node-name": "vs0b[12]"' &&
+	readp root 0 0x11 && readp root 1 0x22 && readp root 2 0x33
+ok $? "mid and base left QEMU; the top alone reads every layer"
+"$VMSEAL" stop gateo >/dev/null 2>&1
+e2e_wait_exit "$vo" 30
+[ -z "$(backing_of "$L/top.qcow2")" ]
+ok $? "top.qcow2's header names no backing file any more"
 tap_done
