@@ -553,8 +553,12 @@ static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
 					 "say driver file");
 		return walk_children(w, o, ro, depth);
 	}
-	if (in_list(drivers_file, drv))
-		return file_node(w, o, ro);
+	if (in_list(drivers_file, drv)) {
+		if (file_node(w, o, ro) < 0)
+			return -EPERM;
+		/* QEMU takes no children here; none goes unseen either. */
+		return walk_children(w, o, ro, depth);
+	}
 	if (!in_list(drivers_other, drv))
 		return refuse(w, "block driver '%.40s' is refused through the "
 				 "gate (it names files or hosts vmseal cannot check)",
@@ -572,21 +576,10 @@ static int do_blockdev_add(struct rw *w, struct json_object *args)
 	return walk_node(w, args, false, 0);
 }
 
+/* Every node object at any depth of its arguments ("options": [...]). */
 static int do_blockdev_reopen(struct rw *w, struct json_object *args)
 {
-	struct json_object *opts;
-
-	if (!json_object_object_get_ex(args, "options", &opts) ||
-	    !json_object_is_type(opts, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(opts); i++) {
-		struct json_object *e = json_object_array_get_idx(opts, i);
-
-		if (json_object_is_type(e, json_type_object) &&
-		    walk_node(w, e, false, 0) < 0)
-			return -EPERM;
-	}
-	return 0;
+	return walk_node(w, args, false, 0);
 }
 
 static int do_blockdev_create(struct rw *w, struct json_object *args)
@@ -596,16 +589,25 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 	char why[GATE_DESC_MAX - 16];
 	int set;
 
+	/* QEMU takes nothing else; nothing else is looked at either. */
+	json_object_object_foreach(args, key, val) {
+		(void)val;
+		if (strcmp(key, "job-id") && strcmp(key, "options"))
+			return refuse(w, "blockdev-create: unexpected argument "
+					 "'%.40s'",
+				      key);
+	}
 	if (!json_object_object_get_ex(args, "options", &opts) ||
 	    !json_object_is_type(opts, json_type_object))
 		return 0;
 	drv = str_member(opts, "driver");
 	if (!drv)
-		return 0;
+		return refuse(w, "blockdev-create without a driver");
 	if (!strcmp(drv, "file")) {
 		name = str_member(opts, "filename");
 		if (!name)
-			return 0;
+			return refuse(w, "blockdev-create of a file needs a "
+					 "filename string");
 		if (check_path_name(w, "filename", name) < 0)
 			return -EPERM;
 		if (!w->ops || !w->ops->create)
@@ -620,6 +622,10 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 	if (!in_list(drivers_other, drv))
 		return refuse(w, "blockdev-create of '%.40s' is refused through "
 				 "the gate",
+			      drv);
+	if (json_object_object_get_ex(opts, "filename", NULL))
+		return refuse(w, "blockdev-create: a filename on a %.40s image "
+				 "is refused",
 			      drv);
 	bf = str_member(opts, "backing-file");
 	if (bf) {
@@ -742,7 +748,9 @@ static int do_block_commit(struct rw *w, struct json_object *args)
 		       w->ops->overlay_of(w->ops->ctx, top) :
 		       NULL;
 	active = !top || (dev && !strcmp(top, dev)) || !over;
-	if (!active && fill_backing_file(w, args, base) < 0)
+	/* A backing-file given is checked whatever QEMU makes of it. */
+	if ((!active || str_member(args, "backing-file")) &&
+	    fill_backing_file(w, args, active ? NULL : base) < 0)
 		return -EPERM;
 	snprintf(w->r->node, sizeof(w->r->node), "%s", job_id(args) ?: "");
 	w->r->after = GATE_AFTER_JOB;
