@@ -286,6 +286,21 @@ grep -q '"return"' "$E2E_TMP/r" && [ -s "$(e2e_run_dir gate)/shot.ppm" ] ||
 	grep -q 'no consoles\|no console\|not have a console\|There is no' "$E2E_TMP/r"
 ok $? "screendump into the runtime directory reaches QEMU as a descriptor" || diag "$(cat "$E2E_TMP/r")"
 
+# A client's own descriptor (getfd with SCM_RIGHTS), then migrate fd:NAME,
+# as libvirt's save does; the file lies outside the roots: it is the
+# client's, not the guest's.
+"$E2E_BUILD/tests/e2e/qmp_fd" "$SOCK" "$E2E_TMP/other/save.img" \
+	'{"execute":"getfd","arguments":{"fdname":"migrate"},"id":"libvirt-513"}' \
+	'{"execute":"migrate","arguments":{"detach":true,"resume":false,"uri":"fd:migrate"},"id":"libvirt-514"}' >"$E2E_TMP/r"
+for i in $(seq 100); do
+	q '{"execute":"query-migrate"}' | grep -q '"status": "completed"' && break
+	sleep 0.1
+done
+grep -q '{"return": {}, "id": "libvirt-513"}' "$E2E_TMP/r" &&
+	q '{"execute":"query-migrate"}' | grep -q '"status": "completed"' &&
+	[ "$(stat -c %s "$E2E_TMP/other/save.img")" -gt 100000 ]
+ok $? "getfd with the client's descriptor, then migrate fd:migrate writes the state" ||
+	diag "$(cat "$E2E_TMP/r"; q '{"execute":"query-migrate"}')"
 grep -q 'gate: refused blockdev-add: vmseal: ' "$E2E_TMP/err"
 ok $? "refusals are logged" || diag "$(cat "$E2E_TMP/err")"
 grep -q '^Seccomp:[[:space:]]*2' "/proc/$qpid/status"
