@@ -404,9 +404,20 @@ void jail_destroy(struct jail *j)
 	if (j->pidfd >= 0)
 		close(j->pidfd);
 	if (j->init > 0) {
+		/*
+		 * The init's exit waits until every process of the namespace
+		 * is reaped, the emulator too, which is our child: reaped
+		 * already on every path of run.c, else not waited for here
+		 * for more than a second (it is reaped later or by init(1)).
+		 */
 		kill(j->init, SIGKILL);
-		while (waitpid(j->init, &status, 0) < 0 && errno == EINTR)
-			;
+		for (int i = 0; i < 100; i++) {
+			pid_t r = waitpid(j->init, &status, WNOHANG);
+
+			if (r == j->init || (r < 0 && errno != EINTR))
+				break;
+			usleep(10 * 1000);
+		}
 	}
 	j->ctl = j->pidfd = -1;
 	j->init = -1;

@@ -76,7 +76,11 @@ int jail_pid_ns_leave(int *saved);
  */
 int jail_enter(const struct jail *j, struct vs_err *err);
 
-/* Ends the jail (every process left in it dies) and reaps its init. */
+/*
+ * Ends the jail (every process left in it dies) and reaps its init; reap
+ * your own children in the jail (the emulator) first: the init's exit
+ * waits for them, and this waits at most a second.
+ */
 void jail_destroy(struct jail *j);
 
 /* Whether the kernel and our privileges allow a jail; 0 or -errno. */
