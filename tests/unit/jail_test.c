@@ -2,8 +2,8 @@
 /*
  * sandbox/jail.c for real (root only): a child forked into a jail sees
  * what the spec binds and nothing else, with its runtime directory
- * writable and the root not; a failing step is an error and leaves no
- * init behind; destroying the jail ends what runs in it.
+ * writable and the root not; a failing step is jail_enter's error and
+ * leaves no init behind; destroying the jail ends what runs in it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,18 +72,41 @@ int main(void)
 	struct jail j = JAIL_INIT;
 	struct vs_err err = { 0 };
 	int saved = -1, status = 0;
-	pid_t pid, init;
+	pid_t pid = -1, init;
 
 	if (jail_supported(&err) < 0) {
 		tap_skip(err.msg, "the jail");
 		return tap_done();
 	}
 	struct jail_spec bad = { .ro = ro, .rw_dir = "/nonexistent-vmseal/x" };
+	int p[2];
 
-	ok(jail_create(&bad, &j, &err) < 0, "a missing runtime directory: an error");
-	has_str(err.msg, "runtime directory", "...saying which step");
-	ok(j.init == -1 && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD,
-	   "...and no init left behind");
+	/* The emulator's child builds the root (jail_enter) and says why not. */
+	if (jail_create(&bad, &j, &err) == 0 && pipe(p) == 0 &&
+	    jail_pid_ns_enter(&j, &saved, &err) == 0) {
+		pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			int rc = jail_enter(&j, &err);
+
+			(void)!write(p[1], err.msg, strlen(err.msg) + 1);
+			_exit(rc < 0 ? 1 : 0);
+		}
+		jail_pid_ns_leave(&saved);
+		close(p[1]);
+		memset(err.msg, 0, sizeof(err.msg));
+		(void)!read(p[0], err.msg, sizeof(err.msg) - 1);
+		close(p[0]);
+		waitpid(pid, &status, 0);
+		ok(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		   "a missing runtime directory: jail_enter fails");
+		has_str(err.msg, "runtime directory", "...saying which step");
+		jail_destroy(&j);
+		ok(j.init == -1 && waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD,
+		   "...and no init left behind");
+	} else {
+		ok(0, "a jail for the failing step: %s", err.msg);
+	}
 
 	if (!mkdtemp(base))
 		return tap_done();
