@@ -56,6 +56,8 @@ int identity_resolve(const struct guest_config *cfg, const char *name,
 	snprintf(uid_str, sizeof(uid_str), "%u", (unsigned)uid);
 	snprintf(gid_str, sizeof(gid_str), "%u", (unsigned)uid);
 	w.user = uid_str;
+	/* The pool checked it has no passwd entry: no second lookup. */
+	w.no_passwd = true;
 	if (!w.group)
 		w.group = gid_str;
 	return privs_resolve(&w, geteuid(), p, warn_root, err);

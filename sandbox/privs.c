@@ -92,7 +92,8 @@ int privs_resolve(const struct privs_want *w, uid_t euid,
 	out->change = true;
 	if (all_digits(w->user)) {
 		out->uid = (uid_t)strtoul(w->user, NULL, 10);
-		pw = getpwuid(out->uid);
+		if (!w->no_passwd)
+			pw = getpwuid(out->uid);
 	} else {
 		pw = getpwnam(w->user);
 		if (!pw)

@@ -36,6 +36,8 @@ struct privs_want {
 	char *const *keep_caps;	/* capability names */
 	size_t n_keep_caps;
 	bool allow_root;
+	bool no_passwd;		/* user is a uid known to have no passwd entry
+				 * (allocated from the pool): not looked up */
 };
 
 /*

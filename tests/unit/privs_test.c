@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,9 +150,37 @@ static void drop_faulted(int nr, long a0, const char *what, const char *want)
 		has_str(got, want, "%s: the read-back refuses it", what);
 }
 
+/*
+ * An allocated uid (no_passwd) is not looked up: named by its number
+ * even where the passwd file has it; a numeric user otherwise is.
+ */
+static void test_no_passwd(void)
+{
+	struct privs_want w = { .source = "t.ini", .user = "65534",
+				.group = "65534" };
+	struct passwd *pw = getpwuid(NOBODY);
+	char name[64] = "";
+	struct vs_err err = { 0 };
+	struct privs p;
+	bool warn;
+
+	if (pw)
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+	ok(privs_resolve(&w, 0, &p, &warn, &err) == 0 && p.uid == NOBODY &&
+		   !strcmp(p.user_name, pw ? name : "65534"),
+	   "numeric user looked up: named %s", p.user_name);
+	privs_free(&p);
+	w.no_passwd = true;
+	ok(privs_resolve(&w, 0, &p, &warn, &err) == 0 && p.uid == NOBODY &&
+		   p.gid == NOBODY && !strcmp(p.user_name, "65534"),
+	   "allocated uid (no_passwd) not looked up: named %s", p.user_name);
+	privs_free(&p);
+}
+
 int main(void)
 {
 	test_pure();
+	test_no_passwd();
 	if (geteuid() != 0) {
 		tap_skip("needs root to change uid", "live drop, faults injected");
 		return tap_done();
