@@ -95,15 +95,18 @@ static void table_against_list(void)
 	ok(sorted, "the syscall list is in number order, no duplicates");
 	ok(!missing && path > 80, "all %zu path-taking syscalls of Linux %s have a rule",
 	   path, syscalls_x86_64_kernel);
+	missing = 0;
 	for (size_t i = 0; i < policy_rules_count; i++) {
 		const struct syscall_entry *s = syscall_for(policy_rules[i].nr);
 
-		if (!s || strcmp(s->name, policy_rules[i].name))
-			ok(0, "rule %s (%d) is not that syscall in the list (%s)",
-			   policy_rules[i].name, policy_rules[i].nr,
-			   s ? s->name : "none");
+		if (!s || strcmp(s->name, policy_rules[i].name)) {
+			tap_diag("rule %s (%d) is not that syscall in the list (%s)",
+				 policy_rules[i].name, policy_rules[i].nr,
+				 s ? s->name : "none");
+			missing++;
+		}
 	}
-	ok(1, "every rule names its syscall by the list's number");
+	is_int(missing, 0, "every rule names its syscall by the list's number");
 	is_int(policy_syscall_max(), 469, "the ceiling is the list's highest number (Linux 6.18: file_setattr)");
 	for (int nr = 451; nr <= policy_syscall_max(); nr++)
 		ok(rule_for(nr), "%s (%d), added since Linux 6.5, has a rule: %s",
