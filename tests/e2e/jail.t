@@ -197,6 +197,9 @@ ok $? "QEMU's root: /usr, its runtime dir, no /run, /home, images or other guest
 	diag "$(ls -la "$root" "$root$E2E_TMP" 2>&1)"
 grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+2$' "/proc/$qpid/status"
 ok $? "QEMU is pid 2 of its own PID namespace"
+rootopts=$(awk '$5 == "/" { print $6 }' "/proc/$qpid/mountinfo")
+[[ ,$rootopts, == *,ro,* && ,$rootopts, == *,nosuid,* && ,$rootopts, == *,nodev,* ]]
+ok $? "QEMU's root is mounted read-only, nosuid, nodev ($rootopts)"
 own=0
 for ns in mnt pid ipc uts; do
 	[ "$(readlink "/proc/$qpid/ns/$ns")" != "$(readlink /proc/self/ns/$ns)" ] || own=1
