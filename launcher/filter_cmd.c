@@ -42,6 +42,9 @@ static void print_table(FILE *f, const struct policy_opts *o)
 		if (r->any_bits)
 			snprintf(when, sizeof(when), " (arg%u & 0x%llx)", r->arg,
 				 (unsigned long long)r->any_bits);
+		else if (r->has_eq)
+			snprintf(when, sizeof(when), " (arg%u == %llu)", r->arg,
+				 (unsigned long long)r->eq_val);
 		fprintf(f, "%-20s %-14s %s%s\n", r->name,
 			policy_rule_action_str(r, o, action, sizeof(action)),
 			r->why, when);

@@ -58,6 +58,12 @@ struct filter_rule {
 	 */
 	int flags_arg;
 	const char *why;
+	/*
+	 * When set the rule only applies when argument `arg` equals
+	 * eq_val exactly (prctl options are numbers, not bits).
+	 */
+	bool has_eq;
+	uint64_t eq_val;
 };
 
 extern const struct filter_rule policy_rules[];

@@ -56,6 +56,20 @@ static int add_rule(scmp_filter_ctx ctx, const struct filter_rule *r,
 				    POLICY_RO_REFUSED_FLAGS, err);
 	if (r->any_bits)
 		return add_any_bits(ctx, r, action, r->arg, r->any_bits, err);
+	if (r->has_eq) {
+		struct scmp_arg_cmp cmp = {
+			.arg = r->arg,
+			.op = SCMP_CMP_EQ,
+			.datum_a = r->eq_val,
+			.datum_b = 0,
+		};
+
+		rc = seccomp_rule_add_exact_array(ctx, action, r->nr, 1, &cmp);
+		if (rc < 0)
+			return vs_errnof(err, -rc, "seccomp rule for %s arg%u",
+					 r->name, r->arg);
+		return 0;
+	}
 	rc = seccomp_rule_add_exact(ctx, action, r->nr, 0);
 	if (rc < 0)
 		return vs_errnof(err, -rc, "seccomp rule for %s", r->name);

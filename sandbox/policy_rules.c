@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <sys/prctl.h>
 
 #include "sandbox/policy.h"
 
@@ -32,14 +33,15 @@
 	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |         \
 	 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
 
-#define BROKER(n, num, e, why) { n, num, RULE_BROKER, e, 0, 0, -1, why }
+#define BROKER(n, num, e, why) { n, num, RULE_BROKER, e, 0, 0, -1, why, false, 0 }
 /* An open whose flags are argument fa (the kernel read-only path). */
-#define BROKER_OPEN(n, num, e, fa, why) { n, num, RULE_BROKER, e, 0, 0, fa, why }
-#define NEVER(n, num, e, why) { n, num, RULE_NEVER, e, 0, 0, -1, why }
-#define ERR(n, num, e, why) { n, num, RULE_ERRNO, e, 0, 0, -1, why }
-#define KILL(n, num, why) { n, num, RULE_KILL, 0, 0, 0, -1, why }
-#define ERR_IF(n, num, e, a, bits, why) { n, num, RULE_ERRNO, e, a, bits, -1, why }
-#define ALLOW(n, num, why) { n, num, RULE_ALLOW, 0, 0, 0, -1, why }
+#define BROKER_OPEN(n, num, e, fa, why) { n, num, RULE_BROKER, e, 0, 0, fa, why, false, 0 }
+#define NEVER(n, num, e, why) { n, num, RULE_NEVER, e, 0, 0, -1, why, false, 0 }
+#define ERR(n, num, e, why) { n, num, RULE_ERRNO, e, 0, 0, -1, why, false, 0 }
+#define KILL(n, num, why) { n, num, RULE_KILL, 0, 0, 0, -1, why, false, 0 }
+#define ERR_IF(n, num, e, a, bits, why) { n, num, RULE_ERRNO, e, a, bits, -1, why, false, 0 }
+#define ERR_EQ(n, num, e, a, val, why) { n, num, RULE_ERRNO, e, a, 0, -1, why, true, val }
+#define ALLOW(n, num, why) { n, num, RULE_ALLOW, 0, 0, 0, -1, why, false, 0 }
 
 const struct filter_rule policy_rules[] = {
 	/*
@@ -187,6 +189,13 @@ const struct filter_rule policy_rules[] = {
 	       "with CLONE_NEW* flags creates namespaces; threads and forks stay allowed"),
 	ERR("clone3", 435, ENOSYS,
 	    "its flags are in memory the filter cannot read; ENOSYS makes glibc fall back to clone"),
+
+	/*
+	 * The death signal ties the emulator to its supervisor where no
+	 * PID namespace does (wrap mode, no jail): it must not clear it.
+	 */
+	ERR_EQ("prctl", 157, EPERM, 0, PR_SET_PDEATHSIG,
+	       "PR_SET_PDEATHSIG: clearing the death signal would let the emulator outlive its supervisor"),
 
 	/* A newer user-notification filter would take the broker's role. */
 	ERR_IF("seccomp", 317, EPERM, 1, SECCOMP_FILTER_FLAG_NEW_LISTENER,

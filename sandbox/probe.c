@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -170,6 +171,15 @@ static long p_clone_newuser(void)
 }
 
 static long p_clone3(void) { return syscall(SYS_clone3, NULL, 0); }
+
+static long p_prctl_pdeathsig(void) { return syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0); }
+
+static long p_prctl_get_pdeathsig(void)
+{
+	int sig = -1;
+
+	return syscall(SYS_prctl, PR_GET_PDEATHSIG, &sig, 0, 0, 0);
+}
 
 static long p_seccomp_listener(void)
 {
@@ -390,6 +400,8 @@ const struct probe probes[] = {
 	{ "setns", p_setns, ALL(E(EPERM)), "no namespaces" },
 	{ "clone(CLONE_NEWUSER)", p_clone_newuser, ALL(E(EPERM)), "no namespaces" },
 	{ "clone3", p_clone3, ALL(E(ENOSYS)), "glibc falls back to clone" },
+	{ "prctl(PR_SET_PDEATHSIG, 0)", p_prctl_pdeathsig, ALL(E(EPERM)), "the death signal stays" },
+	{ "prctl(PR_GET_PDEATHSIG)", p_prctl_get_pdeathsig, ALL(OK), "other prctl options still work" },
 	{ "seccomp(NEW_LISTENER)", p_seccomp_listener, ALL(E(EPERM)), "no second broker" },
 	{ "seccomp(plain filter)", p_seccomp_plain, ALL(OK), "stacking (QEMU -sandbox) works" },
 	{ "bpf", p_bpf, ALL(E(EPERM)), "kernel attack surface" },

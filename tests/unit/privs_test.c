@@ -108,12 +108,17 @@ static void drop_child(int nr, long a0, int out)
 		_exit(99);
 	if (nr >= 0) {
 		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+		/* Spelled out: clang wants every field of SCMP_A0's struct. */
+		struct scmp_arg_cmp cmp = {
+			.arg = 0,
+			.op = SCMP_CMP_EQ,
+			.datum_a = (scmp_datum_t)a0,
+			.datum_b = 0,
+		};
 
 		if (!ctx ||
-		    (a0 < 0 ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 0) :
-			      seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
-					       SCMP_A0(SCMP_CMP_EQ,
-						       (scmp_datum_t)a0))) < 0 ||
+		    seccomp_rule_add_exact_array(ctx, SCMP_ACT_ERRNO(0), nr,
+						 a0 < 0 ? 0 : 1, &cmp) < 0 ||
 		    seccomp_load(ctx) < 0)
 			_exit(100);
 	}
