@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/fd.h"
 #include "launcher/exec.h"
+#include "launcher/exitcode.h"
 #include "sandbox/policy.h"
 
 /* What a child that could not exec tells its parent. */
@@ -32,11 +33,13 @@ child_fail(int sock, enum launch_step step, const struct vs_err *e)
 
 	vs_err_str(e, r.msg, sizeof(r.msg));
 	(void)!send(sock, &r, sizeof(r), MSG_NOSIGNAL);
-	_exit(127);
+	/* What the caller sees when this process was its own (in place). */
+	_exit(step == LAUNCH_EXEC ? EXIT_NOEXEC : EXIT_SANDBOX);
 }
 
 /*
- * SIGKILL when the supervisor's thread exits, read back; then whether
+ * (Not in place, where the emulator is the caller's own process: parent
+ * 0.)  SIGKILL when the supervisor's thread exits, read back; then whether
  * the supervisor is still there (it may have died before the call).  In
  * a jail the parent is outside our PID namespace (getppid() is 0), and
  * its death ends the namespace anyway.
@@ -115,7 +118,7 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock,
 	 * ends the namespace, whatever the emulator does to its own
 	 * death signal.
 	 */
-	if (set_death_signal(parent, s->jail != NULL, &err) < 0)
+	if (parent && set_death_signal(parent, s->jail != NULL, &err) < 0)
 		child_fail(sock, LAUNCH_SETUP, &err);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		vs_errnof(&err, errno, "setting NO_NEW_PRIVS");
@@ -171,13 +174,55 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock,
 	child_fail(sock, LAUNCH_EXEC, &err);
 }
 
-int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
-		 pid_t *pid, int *notify_fd, enum launch_step *step,
+void launch_exec_here(const struct launch_spec *s, const sigset_t *sigmask,
+		      int sock)
+{
+	child_main(s, sigmask, sock, 0);
+}
+
+int launch_await(int sock, int *notify_fd, enum launch_step *step,
 		 struct vs_err *err)
 {
 	_cleanup_fd_ int listener = -1;
 	struct child_report r;
-	int sv[2], fd, n, status, saved_ns = -1;
+	int fd, n;
+
+	*notify_fd = -1;
+	*step = LAUNCH_SETUP;
+	for (;;) {
+		memset(&r, 0, sizeof(r));
+		/*
+		 * One message from the child: the listener (1 byte and
+		 * SCM_RIGHTS), a report, or end of file when the exec
+		 * closed the socket.
+		 */
+		n = (int)fd_recv_msg(sock, &r, sizeof(r), &fd);
+		if (n < 0 || n == (int)sizeof(r))
+			break;
+		if (n == 0) {
+			/* The exec closed the socket: the emulator runs. */
+			*notify_fd = steal_fd(&listener);
+			*step = LAUNCH_OK;
+			return 0;
+		}
+		if (fd >= 0) {
+			if (listener >= 0)
+				close(listener);
+			listener = fd;
+		}
+	}
+	if (n < 0)
+		return vs_errnof(err, -n, "reading the child's report");
+	*step = r.step == LAUNCH_EXEC ? LAUNCH_EXEC : LAUNCH_SETUP;
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	return vs_errf(err, r.errnum ? r.errnum : EIO, "%s", r.msg);
+}
+
+int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
+		 pid_t *pid, int *notify_fd, enum launch_step *step,
+		 struct vs_err *err)
+{
+	int sv[2], rc, status, saved_ns = -1;
 	pid_t child, parent = getpid();
 
 	*pid = -1;
@@ -216,44 +261,21 @@ int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
 	}
 	close(sv[1]);
 	/* Later children of ours are born in our own namespace again. */
-	n = jail_pid_ns_leave(&saved_ns);
-	if (n < 0) {
+	rc = jail_pid_ns_leave(&saved_ns);
+	if (rc < 0) {
 		kill(child, SIGKILL);
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			;
 		close(sv[0]);
-		return vs_errnof(err, -n, "leaving the jail's PID namespace");
+		return vs_errnof(err, -rc, "leaving the jail's PID namespace");
 	}
-	for (;;) {
-		memset(&r, 0, sizeof(r));
-		/*
-		 * One message from the child: the listener (1 byte and
-		 * SCM_RIGHTS), a report, or end of file when the exec
-		 * closed the socket.
-		 */
-		n = (int)fd_recv_msg(sv[0], &r, sizeof(r), &fd);
-		if (n < 0 || n == (int)sizeof(r))
-			break;
-		if (n == 0) {
-			/* The exec closed the socket: the emulator runs. */
-			close(sv[0]);
-			*pid = child;
-			*notify_fd = steal_fd(&listener);
-			*step = LAUNCH_OK;
-			return 0;
-		}
-		if (fd >= 0) {
-			if (listener >= 0)
-				close(listener);
-			listener = fd;
-		}
-	}
+	rc = launch_await(sv[0], notify_fd, step, err);
 	close(sv[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n < 0)
-		return vs_errnof(err, -n, "reading the child's report");
-	*step = r.step == LAUNCH_EXEC ? LAUNCH_EXEC : LAUNCH_SETUP;
-	r.msg[sizeof(r.msg) - 1] = '\0';
-	return vs_errf(err, r.errnum ? r.errnum : EIO, "%s", r.msg);
+	if (rc < 0) {
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		return rc;
+	}
+	*pid = child;
+	return 0;
 }

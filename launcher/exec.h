@@ -62,4 +62,22 @@ int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
 		 pid_t *pid, int *notify_fd, enum launch_step *step,
 		 struct vs_err *err);
 
+/*
+ * The child's half of launch_start() in this very process (vmseal wrap:
+ * the emulator keeps the caller's pid): the same steps, the listener
+ * sent on sock, then the exec.  Never returns; on failure the report
+ * goes on sock and the process exits 71 (126: the exec failed).
+ */
+void __attribute__((noreturn))
+launch_exec_here(const struct launch_spec *s, const sigset_t *sigmask,
+		 int sock);
+
+/*
+ * The parent's half: reads the listener and waits until the exec closed
+ * sock (0, *notify_fd set, -1 unless broker), or a report (-errno, err
+ * and *step set).
+ */
+int launch_await(int sock, int *notify_fd, enum launch_step *step,
+		 struct vs_err *err);
+
 #endif

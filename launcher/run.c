@@ -26,6 +26,7 @@
 #include "launcher/exitcode.h"
 #include "launcher/gate.h"
 #include "launcher/identity.h"
+#include "launcher/inplace.h"
 #include "launcher/labels.h"
 #include "launcher/log.h"
 #include "launcher/notify.h"
@@ -157,6 +158,7 @@ struct run {
 	struct confine confine;	/* the jail and Landlock */
 	struct gate *gate;	/* the monitor gate (run, QEMU), or NULL */
 	int gate_peer;		/* QEMU's end of its monitor channel */
+	pid_t emu_pid;		/* the emulator, once it runs */
 };
 
 static void run_release(struct run *r)
@@ -419,7 +421,7 @@ static void on_ready(void *arg)
 
 	snprintf(state, sizeof(state),
 		 "READY=1\nMAINPID=%d\nSTATUS=guest %s runs",
-		 (int)getpid(), r->name);
+		 (int)(r->wrap ? r->emu_pid : getpid()), r->name);
 	notify_manager(state);
 	report_ready(r, 0);
 	if (r->opts->daemon || r->opts->verbose)
@@ -634,7 +636,10 @@ static int launch(struct run *r, const struct guest_config *cfg)
 		.jail = r->confine.jailed ? &r->confine.jail : NULL,
 		.landlock = r->confine.landlock_abi > 0 ? &r->confine.ll : NULL,
 	};
-	rc = launch_start(&spec, &old, &pid, &r->notify_fd, &step, &err);
+	/* Wrapped, the emulator keeps our pid and we go on in a helper. */
+	rc = r->wrap ? launch_in_place(&spec, &old, &pid, &r->notify_fd, &step,
+				       &err) :
+		       launch_start(&spec, &old, &pid, &r->notify_fd, &step, &err);
 	unstash_stdio(saved);
 	/* The emulator holds its own copies now (or nothing was started). */
 	plan_close_fds(&r->plan);
@@ -650,9 +655,15 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	log_set_emulator_pid(pid);
 	if (outputs_write_pid(&r->plan.out, pid, &err) < 0)
 		run_fail(&err, 0); /* as emulator.pid: for others to read */
+	r->emu_pid = pid;
+	/* The control socket's process is the helper now. */
+	if (r->wrap && r->rd.fd >= 0 &&
+	    rundir_write_pid(&r->rd, RUNDIR_PID, getpid(), &err) < 0)
+		run_fail(&err, 0);
 	qmp = supervise_qmp_path(r->argv);
 	sup = (struct supervisor){
 		.pid = pid,
+		.emu_is_parent = r->wrap != NULL,
 		.policy = vs_policy_name(cfg->policy),
 		.sigfd = r->sigfd,
 		.control_fd = r->control_fd,
@@ -683,6 +694,9 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	    rundir_write_pid(&r->rd, RUNDIR_EMU_PID, pid, &err) < 0)
 		run_fail(&err, 0); /* a status helper, not a safety layer */
 	rc = supervise(&sup);
+	/* A helper that stops on its own leaves no emulator without a broker. */
+	if (r->wrap && getppid() == pid)
+		kill(pid, SIGKILL);
 	notify_manager("STOPPING=1");
 	if (o->daemon || o->verbose)
 		vlog(LOG_INFO, "guest %s stopped: status %d", r->name, rc);

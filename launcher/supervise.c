@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -31,7 +32,7 @@
 /* Denials are reported once per path, and at most this many paths. */
 #define DENIAL_PATHS_MAX 512
 
-enum { P_SIG, P_BROKER, P_CONTROL, P_LOCK, P_READY, P_OUTPUT, P_N };
+enum { P_SIG, P_BROKER, P_CONTROL, P_LOCK, P_READY, P_OUTPUT, P_EMU, P_N };
 
 /* Passed on to the emulator. */
 static bool forwarded(int sig)
@@ -402,6 +403,11 @@ static bool handle_signal(struct supervisor *s, int *status)
 
 	if (read(s->sigfd, &si, sizeof(si)) != sizeof(si))
 		return false;
+	/* In place: the emulator, our parent, is gone (PR_SET_PDEATHSIG). */
+	if (s->emu_is_parent && getppid() != s->pid) {
+		*status = 0;
+		return true;
+	}
 	if (si.ssi_signo == SIGCHLD)
 		return waitpid(s->pid, status, WNOHANG) == s->pid;
 	if (si.ssi_signo == SIGHUP && s->daemon) {
@@ -434,6 +440,11 @@ int supervise(struct supervisor *s)
 			     .events = POLLIN },
 		[P_READY] = { .fd = -1, .events = POLLIN },
 		[P_OUTPUT] = { .fd = s->output_fd, .events = POLLIN },
+		/* In place: readable once the emulator, our parent, ended. */
+		[P_EMU] = { .fd = s->emu_is_parent ?
+					(int)syscall(SYS_pidfd_open, s->pid, 0) :
+					-1,
+			    .events = POLLIN },
 	};
 	struct ready rdy;
 	bool ready = false;
@@ -453,6 +464,12 @@ int supervise(struct supervisor *s)
 		}
 	}
 	for (;;) {
+		if (s->emu_is_parent && pfd[P_EMU].fd < 0) {
+			/* Gone already (ESRCH), or cannot watch: stop. */
+			vlog(LOG_ERR, "watching the emulator (pid %d): %m",
+			     (int)s->pid);
+			break;
+		}
 		ng = s->gate ? gate_pollfds(s->gate, pfd + P_N) : 0;
 		if (poll(pfd, P_N + ng, -1) < 0) {
 			if (errno == EINTR)
@@ -510,7 +527,11 @@ int supervise(struct supervisor *s)
 			pfd[P_OUTPUT].fd = -1;
 		if ((pfd[P_SIG].revents & POLLIN) && handle_signal(s, &status))
 			break;
+		if (pfd[P_EMU].revents & (POLLIN | POLLHUP | POLLERR))
+			break;
 	}
+	if (pfd[P_EMU].fd >= 0)
+		close(pfd[P_EMU].fd);
 	/* What the emulator wrote last is still in the pipe. */
 	while (pfd[P_OUTPUT].fd >= 0 && relay_read(relay, pfd[P_OUTPUT].fd))
 		;

@@ -17,6 +17,11 @@ void supervise_sigset(sigset_t *set);
 
 struct supervisor {
 	pid_t pid;		/* the emulator */
+	/*
+	 * The emulator is our parent (vmseal wrap, launch_in_place()): its
+	 * exit is seen by the death signal, its status is its caller's.
+	 */
+	bool emu_is_parent;
 	struct broker *broker;	/* NULL for the deny and kill policies */
 	const char *policy;
 	int sigfd;		/* signalfd for supervise_sigset() */

@@ -45,7 +45,16 @@ wrapped w1 "${BASE[@]}" -qmp "unix:$S/w1.sock,server=on,wait=off" \
 	-drive "file=$I/top.qcow2,format=qcow2,if=none,id=root"
 e2e_qmp "$S/w1.sock" >/dev/null
 ok $? "-drive: QEMU runs under the wrapper" || diag "$(cat "$E2E_TMP/w1.err")"
-qpid=$(e2e_child_of "$vpid")
+# QEMU keeps the caller's pid; vmseal's helper (broker, control socket)
+# is its child.
+qpid=$vpid
+helper=$(e2e_child_of "$qpid")
+rd=$(e2e_run_dir "wrap-$qpid")
+[ "$(readlink "/proc/$qpid/exe")" = "$(readlink -f "$QEMU")" ] &&
+	[ "$(readlink "/proc/$helper/exe")" = "$(readlink -f "$VMSEAL")" ] &&
+	[ "$(cat "$rd/emulator.pid")" = "$qpid" ] && [ "$(cat "$rd/vmseal.pid")" = "$helper" ]
+ok $? "-drive: the pid the caller started is QEMU, vmseal's helper its child" ||
+	diag "qemu $(readlink "/proc/$qpid/exe") helper $(readlink "/proc/$helper/exe")"
 tr '\0' '\n' <"/proc/$qpid/cmdline" >"$E2E_TMP/w1.argv"
 grep -q '^file=/dev/fdset/1000000,format=qcow2,if=none,id=root,backing=vs0b1$' "$E2E_TMP/w1.argv" &&
 	! grep -q "$I" "$E2E_TMP/w1.argv"
@@ -86,7 +95,7 @@ vpid=$!
 e2e_track "$vpid"
 e2e_qmp "$S/mon.sock" >/dev/null
 ok $? "libvirt form: the monitor socket passed as fd=30 answers" || diag "$(cat "$E2E_TMP/w2.err")"
-qpid=$(e2e_child_of "$vpid")
+qpid=$vpid
 [ -S "/proc/$qpid/fd/30" ] || [ "$(readlink "/proc/$qpid/fd/30" | cut -c1-7)" = "socket:" ]
 ok $? "libvirt form: fd 30 is there in QEMU, same number"
 ! ls -l "/proc/$qpid/fd/" | grep -q ' -> /etc/hostname$'
@@ -128,8 +137,9 @@ refused "-drive json:" "absolute path" -drive 'file=json:{"driver":"file","filen
 rc=$?
 pid=$(cat "$E2E_TMP/probe.pid" 2>/dev/null)
 [ -n "$pid" ] && e2e_track "$pid"
-[ $rc = 0 ] && [ -n "$pid" ] && kill -0 "$pid"
-ok $? "-daemonize: returns 0, the pid file names the running supervisor" || diag "$(cat "$E2E_TMP/p.out")"
+[ $rc = 0 ] && [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$QEMU")" ] &&
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status"
+ok $? "-daemonize: returns 0, the pid file names QEMU itself (Seccomp: 2)" || diag "$(cat "$E2E_TMP/p.out")"
 e2e_qmp "$S/probe.sock" '{"execute":"query-version"}' | grep -q '"major": 7'
 ok $? "-daemonize: QMP answers at once"
 kill -TERM "$pid"
@@ -152,7 +162,7 @@ incoming() { # NAME ARGS...: QEMU's fd table in $E2E_TMP/NAME.fds
 	vpid=$!
 	e2e_track "$vpid"
 	e2e_qmp "$S/$name.sock" >/dev/null
-	qpid=$(e2e_child_of "$vpid")
+	qpid=$vpid
 	ls -l "/proc/$qpid/fd/" >"$E2E_TMP/$name.fds"
 	e2e_qmp "$S/$name.sock" '{"execute":"quit"}' >/dev/null
 	e2e_wait_exit "$vpid" 30
