@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -122,14 +123,33 @@ int control_listen(int dirfd, struct vs_err *err)
 	return steal_fd(&fd);
 }
 
-static bool peer_trusted(int fd)
+static bool peer_trusted(int fd, uid_t also)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
-	return cr.uid == 0 || cr.uid == geteuid();
+	return cr.uid == 0 || cr.uid == geteuid() || cr.uid == also;
+}
+
+/*
+ * A guest vmseal wrap runs as another user lives in RUN/wrap/UID: its
+ * helper runs as UID, whose directory that is.  0 for any other base.
+ */
+static uid_t wrap_owner(const char *base)
+{
+	const char *run = rundir_base(), *p;
+	size_t n = strlen(run);
+	unsigned long uid;
+	char *end;
+
+	if (strncmp(base, run, n) || strncmp(base + n, "/" RUNDIR_WRAP "/",
+					      strlen(RUNDIR_WRAP) + 2))
+		return 0;
+	p = base + n + strlen(RUNDIR_WRAP) + 2;
+	uid = strtoul(p, &end, 10);
+	return *p && !*end ? (uid_t)uid : 0;
 }
 
 bool control_serve(int listen_fd, struct control_ctx *ctx)
@@ -141,7 +161,7 @@ bool control_serve(int listen_fd, struct control_ctx *ctx)
 
 	if (fd < 0)
 		return false;
-	if (!peer_trusted(fd)) {
+	if (!peer_trusted(fd, 0)) {
 		static const char no[] = "error EPERM not your guest";
 
 		(void)!send(fd, no, sizeof(no) - 1, MSG_NOSIGNAL);
@@ -174,7 +194,8 @@ bool control_serve(int listen_fd, struct control_ctx *ctx)
 int control_request(const char *name, const char *request, char *reply,
 		    size_t len, struct vs_err *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/%s", rundir_base(), name,
+	_cleanup_free_ char *base = rundir_find(name);
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", base, name,
 					      RUNDIR_CONTROL);
 	struct timeval tv = { .tv_sec = 10 };
 	_cleanup_fd_ int fd = -1;
@@ -194,7 +215,7 @@ int control_request(const char *name, const char *request, char *reply,
 		return vs_errnof(err, errno, "cannot connect");
 	}
 	/* Whoever can bind there is not necessarily vmseal: check. */
-	if (!peer_trusted(fd))
+	if (!peer_trusted(fd, wrap_owner(base)))
 		return vs_errf(err, EPERM,
 			       "the socket's owner is neither root nor us: not vmseal's");
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

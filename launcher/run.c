@@ -656,6 +656,19 @@ static int launch(struct run *r, const struct guest_config *cfg)
 	if (outputs_write_pid(&r->plan.out, pid, &err) < 0)
 		run_fail(&err, 0); /* as emulator.pid: for others to read */
 	r->emu_pid = pid;
+	/*
+	 * The caller's descriptors are QEMU's alone: a save image held here
+	 * would outlive its unlink by libvirt for the guest's whole life.
+	 */
+	for (size_t i = 0; r->wrap && i < r->wrap->n_keep; i++)
+		close(r->wrap->keep[i]);
+	/* The broker's /proc/self/fd is the emulator's until reopened. */
+	if (r->wrap && cfg->policy == VS_POLICY_BROKER &&
+	    broker_reopen_self(&r->b, &err) < 0) {
+		kill(pid, SIGKILL);
+		rc = run_fail(&err, EXIT_SANDBOX);
+		goto out;
+	}
 	/* The control socket's process is the helper now. */
 	if (r->wrap && r->rd.fd >= 0 &&
 	    rundir_write_pid(&r->rd, RUNDIR_PID, getpid(), &err) < 0)

@@ -29,6 +29,47 @@ char *rundir_path(const char *name)
 	return xasprintf("%s/%s", rundir_base(), name);
 }
 
+char *rundir_wrap_base(void)
+{
+	if (geteuid() == 0)
+		return xstrdup(rundir_base());
+	return xasprintf("%s/%s/%u", rundir_base(), RUNDIR_WRAP,
+			 (unsigned)geteuid());
+}
+
+char *rundir_find(const char *name)
+{
+	_cleanup_free_ char *wrap = xasprintf("%s/%s", rundir_base(),
+					      RUNDIR_WRAP);
+	_cleanup_free_ char *own = rundir_path(name);
+	DIR *d;
+	struct dirent *e;
+	char *found = NULL;
+
+	if (access(own, F_OK) == 0 || !(d = opendir(wrap)))
+		return xstrdup(rundir_base());
+	while (!found && (e = readdir(d))) {
+		_cleanup_free_ char *dir = NULL;
+		struct stat st;
+		char *end;
+		unsigned long uid = strtoul(e->d_name, &end, 10);
+
+		if (e->d_name[0] == '.' || *end)
+			continue;
+		dir = xasprintf("%s/%s", wrap, e->d_name);
+		/* Only BASE/wrap/UID owned by UID: the user's own. */
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != uid)
+			continue;
+		_cleanup_free_ char *sub = xasprintf("%s/%s", dir, name);
+
+		if (access(sub, F_OK) == 0)
+			found = steal_ptr(&dir);
+	}
+	closedir(d);
+	return found ? found : xstrdup(rundir_base());
+}
+
 /*
  * A directory vmseal trusts: really a directory (no symlink), owned by
  * us (or by owner, the guest's user), writable by nobody else.
@@ -366,7 +407,8 @@ void rundir_release(struct rundir *rd)
 int rundir_read_pid_in(const char *base, const char *name, const char *file,
 		       pid_t *pid)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/%s", base ?: rundir_base(),
+	_cleanup_free_ char *found = base ? NULL : rundir_find(name);
+	_cleanup_free_ char *path = xasprintf("%s/%s/%s", base ?: found,
 					      name, file);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	int v;
@@ -386,8 +428,8 @@ int rundir_read_pid(const char *name, const char *file, pid_t *pid)
 
 int rundir_running(const char *name)
 {
-	_cleanup_free_ char *path = xasprintf("%s/%s/vmseal.lock", rundir_base(),
-					      name);
+	_cleanup_free_ char *base = rundir_find(name);
+	_cleanup_free_ char *path = xasprintf("%s/%s/vmseal.lock", base, name);
 	_cleanup_fd_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)

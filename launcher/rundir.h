@@ -50,6 +50,21 @@ const char *rundir_base(void);
 char *rundir_path(const char *name);
 
 /*
+ * Where vmseal wrap keeps its guests: RUN for root, RUN/wrap/EUID for any
+ * other user (libvirt's qemu user: /run/vmseal/wrap/64055), which root
+ * creates for that user (the package's tmpfiles.d entry); a new string.
+ */
+#define RUNDIR_WRAP "wrap"
+char *rundir_wrap_base(void);
+
+/*
+ * The base holding guest NAME for status, lock, stop and selftest
+ * --guest: RUN when RUN/NAME exists, else the first RUN/wrap/UID (owned
+ * by UID) holding NAME, else RUN; a new string.
+ */
+char *rundir_find(const char *name);
+
+/*
  * Creates and takes BASE/NAME (BASE NULL: RUN) for this process; -EBUSY when another vmseal
  * holds it, with err naming its pid; -EUSERS when o->exclusive and a
  * running guest has o->uid (err names it).  RUN/NAME is then owned by

@@ -17,6 +17,7 @@
 #include "launcher/identity.h"
 #include "launcher/log.h"
 #include "launcher/run.h"
+#include "launcher/rundir.h"
 #include "launcher/wrap.h"
 
 #define WRAP_CONFIG "/etc/vmseal/wrap.ini"
@@ -94,9 +95,12 @@ static int wrap(struct guest_config *cfg, const char *emulator,
 				printf("%s\n", *a);
 		}
 	} else {
+		/* Root's guests in RUN, another user's in RUN/wrap/UID. */
+		_cleanup_free_ char *base = rundir_wrap_base();
 		struct run_opts o = {
 			.daemon = w.daemonize,
 			.pidfile = w.pidfile,
+			.run_dir = base,
 		};
 
 		rc = run_wrapped(cfg, &w, &o);

@@ -140,6 +140,17 @@ int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 	return 0;
 }
 
+int broker_reopen_self(struct broker *b, struct vs_err *err)
+{
+	int fd = openat(b->proc_fd, "self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vs_errnof(err, errno, "opening /proc/self/fd");
+	close(b->self_fd_dir);
+	b->self_fd_dir = fd;
+	return 0;
+}
+
 void broker_fini(struct broker *b)
 {
 	free(b->req);

@@ -109,6 +109,12 @@ struct broker_event {
 
 int broker_init(struct broker *b, int notify_fd, const struct allowlist *al,
 		const struct devino *deny, size_t n_deny, struct vs_err *err);
+/*
+ * After a fork: /proc/self/fd (opened by broker_init()) named the process
+ * that opened it; this reopens it for the calling one.
+ */
+int broker_reopen_self(struct broker *b, struct vs_err *err);
+
 void broker_fini(struct broker *b);
 
 /*

@@ -2,8 +2,11 @@
 # A private libvirtd for e2e tests: root's qemu:///system driver (QEMU as
 # libvirt-qemu, DAC labels) in a mount namespace of its own, where
 # /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/cache/libvirt and
-# /var/log/libvirt are directories under $LV_DIR and /sys/fs/cgroup is an
-# empty tmpfs (no cgroup is created on the host).  The host's libvirt
+# /var/log/libvirt are directories under $LV_DIR, so is /run/vmseal
+# ($LV_VMSEAL: a wrapped guest's runtime directory, RUN/wrap/UID/NAME as
+# libvirt's qemu user, is $LV_VMSEAL/wrap/UID/NAME outside; the real
+# /run/vmseal is created, empty, if missing, as vmseal run would), and
+# /sys/fs/cgroup is an empty tmpfs (no cgroup is created on the host).  The host's libvirt
 # state, its daemons, /dev/kvm and every system directory stay as they
 # were.  No virtlogd: domain logs are plain files (stdio_handler = file).
 #
@@ -71,7 +74,9 @@ libvirtd_start() {
 	chmod 755 "$LV_DIR"
 	LV_RUN=$LV_DIR/run LV_LIB=$LV_DIR/lib LV_LOG=$LV_DIR/log
 	LV_VIRSH=(virsh -q -c "qemu:///system?socket=$LV_RUN/libvirt-sock")
-	mkdir -p "$LV_DIR"/{etc,run,lib,cache,log}
+	mkdir -p "$LV_DIR"/{etc,run,lib,cache,log,vmseal}
+	LV_VMSEAL=$LV_DIR/vmseal
+	mkdir -p /run/vmseal
 	cp -a /etc/libvirt/. "$LV_DIR/etc/"
 	# Nothing autostarts (no network, no dnsmasq).
 	find "$LV_DIR/etc" -path '*/autostart/*' -delete
@@ -91,6 +96,7 @@ libvirtd_start() {
 		mount --bind "$d/lib" /var/lib/libvirt &&
 		mount --bind "$d/cache" /var/cache/libvirt &&
 		mount --bind "$d/log" /var/log/libvirt &&
+		mount --bind "$d/vmseal" /run/vmseal &&
 		mount -t tmpfs none /sys/fs/cgroup || exit 71
 		exec /usr/sbin/libvirtd -p "$d/libvirtd.pid"' sh "$LV_DIR" \
 		>"$LV_DIR/libvirtd.out" 2>&1 </dev/null &
