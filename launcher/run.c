@@ -229,6 +229,7 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 	struct vs_err err = { 0 };
 	struct rundir_owner owner;
 	size_t n_deny;
+	int rc;
 
 	owner = (struct rundir_owner){
 		.uid = r->privs.uid,
@@ -237,7 +238,19 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 		.exclusive = r->privs.change,
 		.share = cfg->share_user,
 	};
-	if (rundir_take(r->opts->run_dir, r->name, &owner, &r->rd, &err) < 0) {
+	rc = rundir_take(r->opts->run_dir, r->name, &owner, &r->rd, &err);
+	/*
+	 * Wrapped, QEMU's caller learns of its exit before vmseal's helper
+	 * has let go of the directory and the uid: a guest started again at
+	 * once (virsh destroy; virsh start) waits for that, up to 3 s.
+	 */
+	for (int i = 0; r->wrap && rc < 0 && i < 30 &&
+			(err.code == EBUSY || err.code == EUSERS); i++) {
+		usleep(100 * 1000);
+		vs_err_clear(&err);
+		rc = rundir_take(r->opts->run_dir, r->name, &owner, &r->rd, &err);
+	}
+	if (rc < 0) {
 		if (err.code == EBUSY || err.code == EUSERS)
 			return run_fail(&err, EXIT_UNAVAILABLE);
 		if (!rundir_optional)
