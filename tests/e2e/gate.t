@@ -285,6 +285,15 @@ q "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$(e2e_run_dir gate)
 grep -q '"return"' "$E2E_TMP/r" && [ -s "$(e2e_run_dir gate)/shot.ppm" ] ||
 	grep -q 'no consoles\|no console\|not have a console\|There is no' "$E2E_TMP/r"
 ok $? "screendump into the runtime directory reaches QEMU as a descriptor" || diag "$(cat "$E2E_TMP/r")"
+q "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$(e2e_run_dir gate)/mem.dump\"}}" >"$E2E_TMP/r"
+grep -q '"return"' "$E2E_TMP/r" && [ "$(stat -c %s "$(e2e_run_dir gate)/mem.dump")" -gt 1000000 ]
+ok $? "dump-guest-memory file: in the runtime directory, written through a descriptor" || diag "$(cat "$E2E_TMP/r")"
+refused "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$I/mem.dump\"}}"
+ok $? "refused: dump-guest-memory to a file outside the runtime directory"
+q "{\"execute\":\"blockdev-change-medium\",\"arguments\":{\"id\":\"cd0\",\"filename\":\"$I/cd2.raw\",\"format\":\"raw\",\"read-only-mode\":\"read-only\"}}" \
+	'{"execute":"query-block"}' >"$E2E_TMP/r"
+grep -q '^{"return": {}}' "$E2E_TMP/r" && grep -q '"file": "/dev/fdset/[0-9]*"}, "qdev": "cd0"' "$E2E_TMP/r"
+ok $? "blockdev-change-medium: the new medium reaches QEMU as /dev/fdset/N" || diag "$(cat "$E2E_TMP/r")"
 
 # A client's own descriptor (getfd with SCM_RIGHTS), then migrate fd:NAME,
 # as libvirt's save does; the file lies outside the roots: it is the
