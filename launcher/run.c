@@ -219,6 +219,13 @@ static void broker_outputs(struct run *r)
 }
 
 /*
+ * vmseal's own sockets in the runtime directory: the emulator may unlink
+ * its sockets there, never these (a monitor of its own in the gate's
+ * place would talk to vmseal's clients).
+ */
+static const char *const run_kept[] = { RUNDIR_CONTROL, GATE_SOCKET, NULL };
+
+/*
  * What a launch needs once its argv and plan exist: the descriptor table,
  * the filter, the runtime directory (optional for a wrapper, which may
  * not be root), the broker, the control socket and the pid files.
@@ -273,8 +280,7 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 				      "command line");
 		if (broker_init(&r->b, -1, &r->al, r->deny, n_deny, &err) < 0 ||
 		    (r->rd.fd >= 0 &&
-		     broker_set_run_dir(&r->b, r->rd.path, RUNDIR_CONTROL,
-					&err) < 0))
+		     broker_set_run_dir(&r->b, r->rd.path, run_kept, &err) < 0))
 			return run_fail(&err, EXIT_SANDBOX);
 		/* It serves as root what the emulator's user could read. */
 		r->b.emu_uid = r->privs.uid;

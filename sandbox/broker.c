@@ -176,8 +176,17 @@ void broker_fini(struct broker *b)
 	b->proc_fd = b->run_fd = b->self_fd_dir = -1;
 }
 
-int broker_set_run_dir(struct broker *b, const char *dir, const char *keep,
-		       struct vs_err *err)
+/* A name in the runtime directory that vmseal keeps (its own sockets). */
+static bool kept(const struct broker *b, const char *name)
+{
+	for (const char *const *k = b->keep; k && *k; k++)
+		if (!strcmp(name, *k))
+			return true;
+	return false;
+}
+
+int broker_set_run_dir(struct broker *b, const char *dir,
+		       const char *const *keep, struct vs_err *err)
 {
 	b->run_path = path_normalize(dir);
 	if (!b->run_path)
@@ -660,7 +669,7 @@ static int do_unlink(struct broker *b, struct broker_event *ev)
 	if (b->run_fd < 0 || !path_is_beneath(n, b->run_path))
 		return -EPERM;
 	rest = path_rest(n, b->run_path);
-	if (!*rest || strchr(rest, '/') || (b->keep && !strcmp(rest, b->keep)))
+	if (!*rest || strchr(rest, '/') || kept(b, rest))
 		return -EPERM;
 	return unlink_socket(b->run_fd, rest, ev);
 }

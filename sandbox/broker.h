@@ -48,7 +48,8 @@ struct broker {
 	 */
 	int run_fd;
 	char *run_path;
-	const char *keep;	/* a name there never removed (our control socket) */
+	/* Names there never removed (vmseal's sockets), NULL-terminated. */
+	const char *const *keep;
 	/*
 	 * Sockets the command line names (a wrapped QEMU's -qmp unix:PATH):
 	 * unlink may remove exactly these too, if they are sockets.
@@ -130,10 +131,11 @@ void broker_set_listener(struct broker *b, int notify_fd);
 
 /*
  * Lets unlink() remove sockets directly in dir (the guest's runtime
- * directory), except the one named keep.  0 or -errno.
+ * directory), except those named in keep (NULL-terminated, kept by the
+ * caller).  0 or -errno.
  */
-int broker_set_run_dir(struct broker *b, const char *dir, const char *keep,
-		       struct vs_err *err);
+int broker_set_run_dir(struct broker *b, const char *dir,
+		       const char *const *keep, struct vs_err *err);
 
 /*
  * Receives one notification (notify_fd is readable) and answers it.

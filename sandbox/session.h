@@ -22,7 +22,7 @@ struct session_spec {
 	const struct devino *deny;	/* identities the broker refuses */
 	size_t n_deny;
 	const char *run_dir;		/* where unlink may remove sockets */
-	const char *run_keep;		/* ... except this one (vmseal's own) */
+	const char *const *run_keep;	/* ... except these (vmseal's own) */
 
 	/* In the child, after the filter: write results to out, return. */
 	void (*child)(void *arg, int out);

@@ -463,4 +463,27 @@ ok $? "mid and base left QEMU; the top alone reads every layer"
 e2e_wait_exit "$vo" 30
 [ -z "$(backing_of "$L/top.qcow2")" ]
 ok $? "top.qcow2's header names no backing file any more"
+# --- the attack: the emulator takes monitor.sock's name for its own ---
+# QEMU unlinks a server socket's path before it binds it, through the
+# broker's unlink rule for sockets in its runtime directory: a config (or
+# a compromised emulator) naming monitor.sock would put a monitor of its
+# own where vmseal's clients expect the gate.
+sed -e 's/^name = gate/name = gatex/' -e "s|^image = .*|image = $L/top.qcow2|" \
+	-e '/^copy-on-read/d' "$E2E_TMP/gate.ini" >"$E2E_TMP/gatex.ini"
+X=$(e2e_run_dir gatex)
+sed -i "s|^args = -device ide-cd.*|args = -chardev socket,id=evil,path=$X/monitor.sock,server=on,wait=off -mon chardev=evil,mode=control|" "$E2E_TMP/gatex.ini"
+"$VMSEAL" run "$E2E_TMP/gatex.ini" >/dev/null 2>"$E2E_TMP/errx" &
+vx=$!
+e2e_track "$vx"
+for i in $(seq 100); do
+	[ -S "$X/monitor.sock" ] && break
+	sleep 0.1
+done
+sleep 1
+r=$("$VMSEAL" qmp gatex '{"execute":"x-vmseal-query-disks"}' 2>&1)
+[[ $r != *CommandNotFound* ]] &&
+	grep -q "Failed to unlink socket $X/monitor.sock: Operation not permitted" "$E2E_TMP/errx"
+ok $? "the emulator cannot take monitor.sock's name (the broker refuses the unlink)" ||
+	diag "$r" "$(cat "$E2E_TMP/errx")"
+e2e_stop_pid "$vx"
 tap_done
