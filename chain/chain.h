@@ -137,6 +137,21 @@ int chain_resolve(const char *image, enum vs_format fmt,
 		  const struct chain_opts *opts, struct chain *out,
 		  struct vs_err *err);
 
+/*
+ * The same for a chain the caller hands over as open descriptors (vmseal
+ * wrap's -drive file=fd:N,backing=fd:M): fds[0] the top, fds[i + 1] the
+ * backing of fds[i].  Each is checked (open, not O_PATH, a regular file
+ * or an allowed block device, read-write for a writable top, readable
+ * otherwise) and duplicated, a backing member read-only; each header is
+ * decoded with fmts[i], or when that is VS_FMT_NONE with the format its
+ * overlay records (never probed).  A member whose header names a backing
+ * file must be followed by one and the last must name none; data files
+ * and extents are refused.  Member paths are "fd:N".
+ */
+int chain_from_fds(const int *fds, const enum vs_format *fmts, size_t n,
+		   bool top_writable, bool allow_blockdev, struct chain *out,
+		   struct vs_err *err);
+
 void chain_free(struct chain *c);
 
 /* Closes the fds a chain holds, keeping everything else. */

@@ -886,6 +886,132 @@ int chain_resolve(const char *image, enum vs_format fmt,
 	return r;
 }
 
+/* A caller's descriptor as member i of a chain given by descriptors. */
+static int fd_member(struct walk *w, int fd, size_t i, enum vs_format fmt,
+		     bool writable, bool allow_blockdev)
+{
+	int fl = fcntl(fd, F_GETFL), own;
+	struct chain_member *m;
+	struct stat st;
+	char *name = xasprintf("fd:%d", fd);
+	int r;
+
+	vs_err_ctx(w->err, "%s", name);
+	if (fl < 0 || (fl & O_PATH)) {
+		free(name);
+		return vs_errf(w->err, EBADF, "not an open descriptor of this process");
+	}
+	if ((fl & O_ACCMODE) == O_WRONLY ||
+	    (writable && (fl & O_ACCMODE) != O_RDWR)) {
+		free(name);
+		return vs_errf(w->err, EACCES,
+			       "open %s, but this node needs %s",
+			       (fl & O_ACCMODE) == O_WRONLY ? "write-only" : "read-only",
+			       writable ? "read-write (or readonly=on)" : "read");
+	}
+	if (fstat(fd, &st) < 0 ||
+	    !(S_ISREG(st.st_mode) || (allow_blockdev && S_ISBLK(st.st_mode)))) {
+		free(name);
+		return vs_errf(w->err, EINVAL, "not a regular file (%s)",
+			       file_type(st.st_mode));
+	}
+	if (already_in_chain(w, &st)) {
+		free(name);
+		return vs_errf(w->err, ELOOP, "the same file twice in one chain");
+	}
+	/* A backing member read-only even when handed over read-write. */
+	if (writable || (fl & O_ACCMODE) == O_RDONLY) {
+		own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		char self[32];
+
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		own = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	}
+	if (own < 0) {
+		r = -errno;
+		free(name);
+		return vs_errnof(w->err, -r, "cannot take the descriptor");
+	}
+	if (w->c->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 4;
+		w->c->m = xreallocarray(w->c->m, w->cap, sizeof(*w->c->m));
+	}
+	m = &w->c->m[w->c->n++];
+	memset(m, 0, sizeof(*m));
+	m->path = name;
+	m->real_path = name;
+	m->fd = own;
+	m->open_flags = writable ? O_RDWR : O_RDONLY;
+	m->st = st;
+	m->size = (uint64_t)st.st_size;
+	m->blockdev = S_ISBLK(st.st_mode);
+	m->depth = (unsigned)i;
+	if (m->blockdev && blockdev_size(own, &m->size) < 0)
+		return vs_errnof(w->err, errno, "cannot size the block device");
+	seen_put(w, st.st_dev, st.st_ino, name);
+	r = read_header(w, m, fmt);
+	if (r < 0)
+		return r;
+	vs_err_ctx(w->err, "%s", name);
+	if (m->info.needs_read_only && writable)
+		return vs_errf(w->err, EINVAL,
+			       "VMDK version 3 images can only be opened read-only: readonly=on");
+	if (m->info.has_data_file || m->info.n_extents)
+		return vs_errf(w->err, ENOTSUP,
+			       "names %s, which no fd: can be given for",
+			       m->info.has_data_file ? "an external data file" :
+						       "VMDK extent files");
+	return 0;
+}
+
+int chain_from_fds(const int *fds, const enum vs_format *fmts, size_t n,
+		   bool top_writable, bool allow_blockdev, struct chain *out,
+		   struct vs_err *err)
+{
+	struct chain_opts opts = { 0 };
+	struct walk w = { .opts = &opts, .err = err, .c = out };
+	enum vs_format fmt = fmts[0];
+	int r = 0;
+
+	vs_err_clear(err);
+	out->m = NULL;
+	out->n = 0;
+	w.buf_size = VS_HEADER_READ;
+	w.buf = xmalloc(w.buf_size);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct member_info *info;
+
+		if (fmt == VS_FMT_NONE) {
+			vs_err_ctx(err, "fd:%d", fds[i]);
+			r = vs_errf(err, EINVAL,
+				    "no format for this backing member: its overlay records none, and vmseal never probes; add backing.format=FMT");
+			break;
+		}
+		r = fd_member(&w, fds[i], i, fmt, i == 0 && top_writable,
+			      allow_blockdev);
+		if (r < 0)
+			break;
+		info = &out->m[i].info;
+		vs_err_ctx(err, "fd:%d", fds[i]);
+		if (info->has_backing && i + 1 == n)
+			r = vs_errf(err, EINVAL,
+				    "its header names a backing file ('%s'), but no backing=fd:N gives it: QEMU would open it by name",
+				    info->backing_name);
+		else if (!info->has_backing && i + 1 < n)
+			r = vs_errf(err, EINVAL,
+				    "its header names no backing file, yet backing=fd:%d is given",
+				    fds[i + 1]);
+		fmt = i + 1 < n && fmts[i + 1] != VS_FMT_NONE ? fmts[i + 1] :
+								info->backing_format;
+	}
+	free(w.seen);
+	free(w.buf);
+	if (r < 0)
+		chain_free(out);
+	return r;
+}
+
 void chain_close_fds(struct chain *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -40,6 +40,10 @@ struct unit {
 	bool readonly;
 	bool dual;		/* auto-read-only: read-only and read-write fds */
 	bool blockdev;		/* host_device / host_cdrom */
+	/* -drive file=fd:N,backing=fd:M,...: the caller's chain, top first. */
+	int *fds;
+	enum vs_format *fmts;	/* backing[.backing...].format=, or NONE */
+	size_t n_fds;
 };
 
 struct scan {
@@ -360,6 +364,85 @@ static int scan_args(char *const *args, struct scan *sc, struct wrap *w,
 	return 0;
 }
 
+/* "fd:N" as N, or -1. */
+static int fd_name(const char *v)
+{
+	char *end;
+	long n;
+
+	if (!v || strncmp(v, "fd:", 3) || !isdigit((unsigned char)v[3]))
+		return -1;
+	n = strtol(v + 3, &end, 10);
+	return *end || n > 1 << 20 ? -1 : (int)n;
+}
+
+/* Drops key from kv (every occurrence). */
+static void kv_drop(struct keyval *kv, const char *key)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < kv->n; i++) {
+		if (kv->it[i].key && !strcmp(kv->it[i].key, key)) {
+			free(kv->it[i].key);
+			free(kv->it[i].value);
+			continue;
+		}
+		kv->it[n++] = kv->it[i];
+	}
+	kv->n = n;
+}
+
+/*
+ * The 2011 fd: form: file=fd:N, backing=fd:M, backing.backing=fd:K...,
+ * each level's format from format=, backing.format=... or its overlay's
+ * header.  Fills u and takes the backing keys out of the -drive.
+ */
+static int fd_chain(struct blockarg *b, struct unit *u, const char *fmt,
+		    struct vs_err *err)
+{
+	char key[256] = "", fkey[300];
+
+	u->n_fds = 0;
+	for (int depth = 0;; depth++) {
+		const char *v = depth ? keyval_get(&b->kv, key) : jstr(b->obj, "file");
+		int fd = fd_name(v);
+
+		if (!v)
+			break;
+		if (fd < 0)
+			return refuse(err, v, depth ?
+				      "in the fd: form a backing is fd:N, a descriptor this command passes" :
+				      "not fd:N");
+		u->fds = xreallocarray(u->fds, u->n_fds + 1, sizeof(int));
+		u->fmts = xreallocarray(u->fmts, u->n_fds + 1, sizeof(*u->fmts));
+		u->fds[u->n_fds] = fd;
+		u->fmts[u->n_fds] = VS_FMT_NONE;
+		if (depth == 0) {
+			u->fmts[0] = decoded(fmt);
+			if (u->fmts[0] == VS_FMT_NONE)
+				return refuse(err, fmt, "in the fd: form the format must be one vmseal decodes");
+		} else {
+			snprintf(fkey, sizeof(fkey), "%s.format", key);
+			if (keyval_get(&b->kv, fkey)) {
+				u->fmts[u->n_fds] = decoded(keyval_get(&b->kv, fkey));
+				if (u->fmts[u->n_fds] == VS_FMT_NONE)
+					return refuse(err, keyval_get(&b->kv, fkey),
+						      "not a format vmseal decodes");
+				kv_drop(&b->kv, fkey);
+			}
+			kv_drop(&b->kv, key);
+		}
+		u->n_fds++;
+		if (strlen(key) + 9 >= sizeof(key))
+			break;
+		strcat(key, depth ? ".backing" : "backing");
+	}
+	json_object_put(b->obj);
+	b->obj = keyval_to_json(&b->kv);
+	b->dirty = true;
+	return 0;
+}
+
 /* The blockarg whose node-name is name, or SIZE_MAX. */
 static size_t find_format_of(const struct scan *sc, const char *node)
 {
@@ -394,6 +477,19 @@ static int find_units(struct scan *sc, struct vs_err *err)
 				return refuse(err, u.path,
 					      "-drive has no format=, and vmseal never "
 					      "probes: add format=FMT");
+			if (fd_name(u.path) >= 0) {
+				int rc = fd_chain(b, &u, fmt, err);
+
+				if (rc < 0)
+					return rc;
+				u.path = jstr(b->obj, "file"); /* a new object */
+				u.fmt = u.fmts[0];
+				u.follow = true;
+				u.readonly = jtrue(b->obj, "readonly");
+				u.dual = !u.readonly;
+				add_unit(sc, u);
+				continue;
+			}
 			if (u.path[0] != '/' || path_has_protocol(u.path))
 				return refuse(err, u.path,
 					      "-drive file= must be an absolute path "
@@ -485,8 +581,16 @@ static int open_units(const struct guest_config *cfg, struct scan *sc,
 		opts.top_only = !u->follow;
 		d->cfg = dc;
 		d->ro_src = -1;
-		rc = chain_resolve(u->path, u->fmt, &opts, &d->chain, err);
-		if ((rc == -EACCES || rc == -EROFS) && u->dual) {
+		if (u->n_fds) {
+			/* The caller's descriptors: an -drive of its own mode. */
+			u->dual = u->dual && opts.top_writable;
+			rc = chain_from_fds(u->fds, u->fmts, u->n_fds,
+					    opts.top_writable, u->blockdev,
+					    &d->chain, err);
+		} else {
+			rc = chain_resolve(u->path, u->fmt, &opts, &d->chain, err);
+		}
+		if ((rc == -EACCES || rc == -EROFS) && u->dual && !u->n_fds) {
 			/* auto-read-only: QEMU makes do with read-only too. */
 			u->dual = false;
 			dc->readonly = true;
@@ -697,6 +801,10 @@ out:
 		keyval_free(&sc.b[j].kv);
 	}
 	free(sc.b);
+	for (size_t k = 0; k < sc.n_u; k++) {
+		free(sc.u[k].fds);
+		free(sc.u[k].fmts);
+	}
 	free(sc.u);
 	free(sc.drop);
 	return rc;

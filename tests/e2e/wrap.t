@@ -181,6 +181,48 @@ grep -q ' 27 -> pipe:' "$E2E_TMP/in3.fds" && ! grep -qE " 2[456] -> " "$E2E_TMP/
 ok $? "-incoming fd:27: the named descriptor alone is kept" || diag "$(cat "$E2E_TMP/in3.fds")"
 exec {pipe_fd}<&-
 
+# 4c. The seed's own syntax: -drive file=fd:N,format=F,backing=fd:M with
+# descriptors the caller passes, each checked and decoded by vmseal (never
+# probed) and turned into fd sets and an explicit graph.
+guest_chain "$I" >/dev/null
+fdform() { # NAME DRIVE...: vmseal wrap with top 40 (rw), mid 41, base 42
+	local name=$1
+	shift
+	"$VMSEAL" wrap --config "$E2E_TMP/wrap.ini" -- "$QEMU" "${BASE[@]}" \
+		-qmp "unix:$S/$name.sock,server=on,wait=off" "$@" \
+		>"$E2E_TMP/$name.out" 2>"$E2E_TMP/$name.err" \
+		40<>"$I/top.qcow2" 41<"$I/mid.qcow2" 42<"$I/base.qcow2" &
+	vpid=$!
+	e2e_track "$vpid"
+}
+fdform fd1 -drive "file=fd:40,format=qcow2,if=none,id=root,backing=fd:41,backing.backing=fd:42"
+e2e_qmp "$S/fd1.sock" >/dev/null
+ok $? "fd: form: QEMU runs with a 3-level chain given as descriptors" || diag "$(cat "$E2E_TMP/fd1.err")"
+tr '\0' '\n' <"/proc/$vpid/cmdline" >"$E2E_TMP/fd1.argv"
+ls -l "/proc/$vpid/fd/" >"$E2E_TMP/fd1.fds"
+grep -q '^file=/dev/fdset/[0-9]*,format=qcow2,if=none,id=root,backing=vs0b1$' "$E2E_TMP/fd1.argv" &&
+	grep -q 'node-name=vs0b2' "$E2E_TMP/fd1.argv" && ! grep -q 'fd:4' "$E2E_TMP/fd1.argv" &&
+	! grep -qE ' 4[012] -> ' "$E2E_TMP/fd1.fds"
+ok $? "fd: form: fd sets and vmseal's explicit graph, the caller's numbers not left in QEMU" ||
+	diag "$(cat "$E2E_TMP/fd1.argv")"
+mv "$I" "$I.moved"
+reads_patterns "$S/fd1.sock" root "$E2E_TMP/fd1.out"
+ok $? "fd: form: every layer read" || diag "$(cat "$E2E_TMP/fd1.out")"
+mv "$I.moved" "$I"
+e2e_qmp "$S/fd1.sock" '{"execute":"quit"}' >/dev/null
+e2e_wait_exit "$vpid" 30
+fdrefused() { # NAME MESSAGE DRIVE
+	fdform "$1" -drive "$3"
+	e2e_wait_exit "$vpid" 30
+	local rc=$?
+	[ $rc = 66 ] && grep -q -- "$2" "$E2E_TMP/$1.err"
+	ok $? "fd: form refused (66): $1" || diag "exit $rc" "$(cat "$E2E_TMP/$1.err")"
+}
+fdrefused ro-top "needs read-write" "file=fd:41,format=qcow2,if=none,backing=fd:42"
+fdrefused short "no backing=fd:N gives it" "file=fd:40,format=qcow2,if=none,backing=fd:41"
+fdrefused closed "not an open descriptor" "file=fd:40,format=qcow2,if=none,backing=fd:41,backing.backing=fd:47"
+fdrefused wrongfmt "magic" "file=fd:40,format=qcow2,if=none,backing=fd:41,backing.format=qed,backing.backing=fd:42"
+
 # 5. The symlink named like the emulator.
 mkdir -p "$E2E_TMP/bin"
 ln -s "$VMSEAL" "$E2E_TMP/bin/qemu-system-x86_64"
