@@ -52,4 +52,14 @@ int uidpool_assign(const char *state_dir, const char *name, uid_t first,
  */
 bool uidpool_id_free(uid_t id, char *why, size_t len);
 
+/*
+ * Whether id has a passwd or group entry, answered from ROOT/etc/passwd
+ * and ROOT/etc/group alone where they are the whole database: 1 (why
+ * says which entry), 0, or -1 when they may not be (nsswitch.conf names
+ * another service for passwd or group, or systemd with a userdb service
+ * or drop-in directory present, or an id nss-systemd makes up itself):
+ * then only an NSS lookup can tell.  root is "" for the host.
+ */
+int uidpool_named_files(const char *root, uid_t id, char *why, size_t len);
+
 #endif

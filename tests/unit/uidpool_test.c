@@ -159,6 +159,101 @@ int main(void)
 		tap_skip("needs root", "process ids skipped (3)");
 	}
 
+	/*
+	 * The lookup without NSS: only where passwd and group come from the
+	 * files alone (and nss-systemd, with nothing it could add), and then
+	 * it must say what NSS says.  A fake root for each case.
+	 */
+	{
+		char *r = xasprintf("%s/root", dir), *cmd;
+		FILE *f;
+		const struct {
+			const char *nss;	/* nsswitch.conf */
+			const char *mkdir;	/* under the root, or NULL */
+			uid_t id;
+			int want;
+			const char *what;
+		} cases[] = {
+			{ "passwd: files\ngroup: files\n", NULL, 4242, 1, "a uid in passwd" },
+			{ "passwd: files\ngroup: files\n", NULL, 4343, 1, "a gid in group only" },
+			{ "passwd: files\ngroup: files\n", NULL, 4444, 0, "an id in neither" },
+			{ "passwd: files systemd\ngroup: files [NOTFOUND=return] systemd\n",
+			  NULL, 4444, 0, "files and systemd without userdb" },
+			{ "passwd: files systemd\ngroup: files systemd\n", "run/systemd/userdb",
+			  4444, -1, "systemd with a userdb service: NSS must tell" },
+			{ "passwd: files systemd\ngroup: files systemd\n", "etc/userdb",
+			  4444, -1, "systemd with a drop-in directory: NSS must tell" },
+			{ "passwd: files systemd\ngroup: files systemd\n", NULL,
+			  65534, -1, "an id nss-systemd makes up itself" },
+			{ "passwd: files ldap\ngroup: files\n", NULL, 4444, -1,
+			  "another service for passwd" },
+			{ "passwd: files\ngroup: sss files\n", NULL, 4444, -1,
+			  "another service for group" },
+			{ "passwd: files\n", NULL, 4444, -1, "no group line" },
+			{ "passwd: compat\ngroup: compat\n", NULL, 4444, -1, "compat" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			cmd = xasprintf("rm -rf '%s' && mkdir -p '%s/etc'", r, r);
+			(void)!system(cmd);
+			free(cmd);
+			if (cases[i].mkdir) {
+				cmd = xasprintf("mkdir -p '%s/%s'", r, cases[i].mkdir);
+				(void)!system(cmd);
+				free(cmd);
+			}
+			cmd = xasprintf("%s/etc/nsswitch.conf", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs(cases[i].nss, f);
+				fclose(f);
+			}
+			free(cmd);
+			cmd = xasprintf("%s/etc/passwd", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs("root:x:0:0::/root:/bin/sh\n"
+				      "guest:x:4242:100::/:/bin/false\n", f);
+				fclose(f);
+			}
+			free(cmd);
+			cmd = xasprintf("%s/etc/group", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs("root:x:0:\nkvmish:x:4343:\n", f);
+				fclose(f);
+			}
+			free(cmd);
+			why[0] = '\0';
+			is_int(uidpool_named_files(r, cases[i].id, why, sizeof(why)),
+			       cases[i].want, "without NSS: %s (%s)", cases[i].what,
+			       why);
+		}
+		free(r);
+	}
+	/* On this host: where it answers, what NSS answers. */
+	{
+		uid_t ids[] = { 0, 1, 65534, first, first + 1, 4242 };
+		FILE *pf = fopen("/etc/passwd", "re");
+		struct passwd *pw;
+		int asked = 0, wrong = 0, rc;
+
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			rc = uidpool_named_files("", ids[i], why, sizeof(why));
+			if (rc < 0)
+				continue;
+			asked++;
+			wrong += (rc == 1) != (getpwuid(ids[i]) ||
+					       getgrgid((gid_t)ids[i]));
+		}
+		while (pf && (pw = fgetpwent(pf))) {
+			rc = uidpool_named_files("", pw->pw_uid, why, sizeof(why));
+			asked += rc >= 0;
+			wrong += rc == 0;
+		}
+		if (pf)
+			fclose(pf);
+		ok(wrong == 0, "on this host the files answer as NSS does where "
+		   "they answer (%d answered, %d wrong)", asked, wrong);
+	}
+
 	/* The record and the directory are trusted only when they are ours. */
 	chmod(dir, 0777);
 	ok(assign("a", first, first + 9, &a2, &err) == -EPERM,
