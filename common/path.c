@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/path.h"
 #include "common/xalloc.h"
@@ -129,4 +134,64 @@ char *path_dirname(const char *path)
 	if (slash == path)
 		return xstrdup("/");
 	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Empty directory fd, which lies on dev; -errno of the first failure. */
+static int remove_entries(int fd, dev_t dev)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	int first = 0;
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		int rc = 0;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub;
+
+			if (st.st_dev != dev)
+				rc = -EXDEV;	/* a mount left behind: never into it */
+			else if ((sub = openat(dirfd(d), e->d_name, O_RDONLY |
+					       O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				rc = -errno;
+			else
+				rc = remove_entries(sub, dev);
+			if (rc == 0 && unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+				rc = -errno;
+		} else if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			rc = -errno;
+		}
+		if (rc < 0 && rc != -ENOENT && !first)
+			first = rc;
+	}
+	closedir(d);
+	return first;
+}
+
+int path_remove_tree(const char *dir)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rc = remove_entries(fd, st.st_dev);
+	if (rmdir(dir) < 0 && errno != ENOENT && rc == 0)
+		rc = -errno;
+	return rc;
 }

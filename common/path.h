@@ -37,6 +37,13 @@ bool path_has_dotdot(const char *path);
 /* The part of path after dir ("" when equal); path must be beneath dir. */
 const char *path_rest(const char *path, const char *dir);
 
+/*
+ * Remove a scratch tree vmseal made itself (mkdtemp), depth first,
+ * without following symlinks or crossing into another mount.  Returns 0,
+ * or -errno of the first removal that failed (the rest is still tried).
+ */
+int path_remove_tree(const char *dir);
+
 /* Directory part of a path ("/" for "/x", "." for "x"); new string. */
 char *path_dirname(const char *path);
 

@@ -559,17 +559,6 @@ static void emulator_rows(struct report *rep, const char *emulator)
 	    group, "quits cleanly under vmseal", reply, NULL);
 out:
 	config_free(cfg);
-	unlink(disk);
-	unlink(errlog);
-	unlink(record);
-	if (run) {
-		_cleanup_free_ char *d = xasprintf("%s/%s", run, name);
-		_cleanup_free_ char *l = xasprintf("%s/vmseal.lock", d);
-
-		unlink(l);
-		rmdir(d);
-		rmdir(run);
-	}
 	bt_fixture_remove(&f);
 }
 

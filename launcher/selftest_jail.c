@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/fd.h"
+#include "common/path.h"
 #include "launcher/selftest_jail.h"
 #include "sandbox/jail.h"
 #include "sandbox/landlock.h"
@@ -170,10 +171,7 @@ static void view_rows(struct jail_row *rows, size_t *n)
 		reap(child);
 out:
 	jail_destroy(&j);
-	rmdir(own);
-	rmdir(other);
-	rmdir(images);
-	rmdir(base);
+	path_remove_tree(base);
 }
 
 /* ---- Landlock scoping ---- */

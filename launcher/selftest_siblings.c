@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/fd.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "launcher/identity.h"
 #include "launcher/selftest_siblings.h"
@@ -158,23 +159,6 @@ static int seed_record(const char *state, char *name_a, char *name_b,
 	return n < 0 ? -errno : 0;
 }
 
-static void remove_tree(const char *dir)
-{
-	const char *const files[] = { "b/qmp.sock", "b/.vmseal.pid.tmp",
-				      "state/uids", "state/uids.lock", NULL };
-	char path[4096];
-
-	for (size_t i = 0; files[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/b", dir);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/state", dir);
-	rmdir(path);
-	rmdir(dir);
-}
-
 static void verdicts(struct sibling_row *rows, const struct sibling_result *a,
 		     const struct sibling_result *ctl, uid_t ua, uid_t ub)
 {
@@ -276,7 +260,7 @@ int selftest_siblings(struct sibling_row rows[SIB_COUNT], bool *skip,
 out:
 	if (f)
 		policy_free(f);
-	remove_tree(tmpl);
+	path_remove_tree(tmpl);
 	free(state);
 	free(dir_b);
 	free(sock);

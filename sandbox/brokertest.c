@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fd.h"
+#include "common/path.h"
 #include "common/xalloc.h"
 #include "sandbox/brokertest.h"
 #include "sandbox/session.h"
@@ -116,28 +117,11 @@ int bt_fixture_make(struct bt_fixture *f, struct vs_err *err)
 
 void bt_fixture_remove(struct bt_fixture *f)
 {
-	static const char *const names[] = {
-		"allowed/data", "allowed/image.qcow2", "allowed/fifo",
-		"allowed/link-out", "allowed/swap", "allowed/swap.tmp",
-		"allowed/created", "secret", "run/stale.sock", "run/notes",
-		"run/sub/nested.sock", "run/" BT_KEEP, NULL,
-	};
-
 	if (f->image_fd >= 0)
 		close(f->image_fd);
-	if (f->dir) {
-		_cleanup_free_ char *sub = xasprintf("%s/run/sub", f->dir);
-
-		for (const char *const *n = names; *n; n++) {
-			_cleanup_free_ char *p = xasprintf("%s/%s", f->dir, *n);
-
-			unlink(p);
-		}
-		rmdir(f->allowed);
-		rmdir(sub);
-		rmdir(f->run);
-		rmdir(f->dir);
-	}
+	/* Whatever a scenario left in it (sockets, a guest's registry). */
+	if (f->dir)
+		path_remove_tree(f->dir);
 	allowlist_free(&f->al);
 	free(f->dir);
 	free(f->allowed);

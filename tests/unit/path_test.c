@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* common/path.c path_remove_tree: removes its scratch tree, nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/path.h"
+#include "tests/lib/tap.h"
+
+static char base[] = "/tmp/vmseal-path-test.XXXXXX";
+
+static void put(const char *rel, const char *text)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", base, rel);
+	f = fopen(p, "we");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static bool exists(const char *rel)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", base, rel);
+	return lstat(p, &st) == 0;
+}
+
+static void sub(char *out, size_t len, const char *rel)
+{
+	snprintf(out, len, "%s/%s", base, rel);
+}
+
+int main(void)
+{
+	char tree[512], p[512];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s;
+
+	if (!mkdtemp(base)) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return tap_done();
+	}
+	/* keep/ lies outside the tree; the tree links to it. */
+	sub(p, sizeof(p), "keep");
+	mkdir(p, 0700);
+	put("keep/secret", "stays\n");
+	sub(tree, sizeof(tree), "tree");
+	mkdir(tree, 0700);
+	sub(p, sizeof(p), "tree/a");
+	mkdir(p, 0700);
+	sub(p, sizeof(p), "tree/a/b");
+	mkdir(p, 0500);	/* read-only: root removes inside it anyway */
+	put("tree/file", "x");
+	put("tree/a/.hidden", "x");
+	sub(p, sizeof(p), "tree/a/fifo");
+	mkfifo(p, 0600);
+	sub(p, sizeof(p), "tree/a/link");
+	(void)!symlink("../../keep", p);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/tree/a/sock", base);
+	if (s >= 0) {
+		(void)!bind(s, (struct sockaddr *)&sa, sizeof(sa));
+		close(s);
+	}
+
+	is_int(path_remove_tree(tree), 0, "a tree of files, a fifo, a socket and a link goes");
+	ok(!exists("tree"), "nothing of it is left");
+	ok(exists("keep/secret"), "a symlink in it is removed, not followed");
+	is_int(path_remove_tree(tree), 0, "a tree that is gone already: 0");
+
+	sub(p, sizeof(p), "keep/secret");
+	is_int(path_remove_tree(p), -ENOTDIR, "a file is no tree: -ENOTDIR, left alone");
+	ok(exists("keep/secret"), "the file is still there");
+
+	sub(p, sizeof(p), "linked");
+	(void)!symlink("keep", p);
+	/* O_NOFOLLOW | O_DIRECTORY on a link: the kernel says ENOTDIR. */
+	is_int(path_remove_tree(p), -ENOTDIR, "a symlink to a tree is not followed");
+	ok(exists("keep/secret"), "the tree behind it is still there");
+	unlink(p);
+
+	/* A mount left inside: never cross into it. */
+	if (geteuid() != 0) {
+		tap_skip("needs root to mount a tmpfs", "a mount inside the tree");
+	} else {
+		char mnt[512];
+
+		mkdir(tree, 0700);
+		sub(mnt, sizeof(mnt), "tree/mnt");
+		mkdir(mnt, 0700);
+		if (mount("vmseal-test", mnt, "tmpfs", 0, "size=64k") < 0) {
+			tap_skip(strerror(errno), "a mount inside the tree");
+		} else {
+			put("tree/mnt/inside", "x");
+			is_int(path_remove_tree(tree), -EXDEV,
+			       "a mount inside the tree: -EXDEV");
+			ok(exists("tree/mnt/inside"), "nothing beneath the mount is removed");
+			umount2(mnt, MNT_DETACH);
+		}
+		path_remove_tree(tree);
+	}
+
+	sub(p, sizeof(p), "keep/secret");
+	unlink(p);
+	sub(p, sizeof(p), "keep");
+	rmdir(p);
+	rmdir(base);
+	return tap_done();
+}
