@@ -88,7 +88,8 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 
 DEB_DEPS := gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev \
 	libselinux1-dev libinih-dev libjson-c-dev qemu-system-x86 qemu-utils cpio strace \
-	libvirt-daemon-system libvirt-clients mandoc bubblewrap
+	libvirt-daemon-system libvirt-clients mandoc bubblewrap \
+	debhelper dpkg-dev lintian
 
 # make install PREFIX=/usr/local DESTDIR=...
 # SYSCONFDIR is not beneath PREFIX: the init script goes to
@@ -105,7 +106,7 @@ UNITDIR = $(PREFIX)/lib/systemd/system
 WRAPPED_EMULATORS = qemu-system-x86_64
 
 .PHONY: all deps demo check unit e2e test-bins clean analyze policy-test mutate \
-	install uninstall fuzz bench
+	install uninstall fuzz bench deb
 .SECONDARY: $(TESTLIB_OBJS)
 
 all: $(BIN)
@@ -331,6 +332,17 @@ uninstall:
 	-rmdir $(DESTDIR)$(UNITDIR) $(DESTDIR)$(dir $(UNITDIR)) 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "left alone: $(DESTDIR)$(SYSCONFDIR)/vmseal (your configs)"
+
+# Debian packages (debian/): vmseal and vmseal-qemu-divert, built from a
+# copy of the tracked files so the tree stays clean; the .debs and the
+# lintian report land in $(O)/deb/.
+deb:
+	rm -rf $(O)/deb && mkdir -p $(O)/deb/src/vmseal-$(VERSION)
+	git ls-files -z | xargs -0 cp --parents -t $(O)/deb/src/vmseal-$(VERSION)
+	cd $(O)/deb/src/vmseal-$(VERSION) && dpkg-buildpackage -us -uc -b
+	mv $(O)/deb/src/*.deb $(O)/deb/src/*.changes $(O)/deb/src/*.buildinfo $(O)/deb/
+	lintian --fail-on error,warning $(O)/deb/*.changes >$(O)/deb/lintian.txt 2>&1; \
+		rc=$$?; cat $(O)/deb/lintian.txt; exit $$rc
 
 analyze:
 	$(MAKE) clean

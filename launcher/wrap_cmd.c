@@ -136,6 +136,20 @@ int cmd_wrap_symlink(const char *self, char **args)
 	/* Never a PATH search: it could find this very symlink. */
 	emulator = cfg->binary_given ? xstrdup(cfg->binary) :
 				       xasprintf("%s/%s", WRAP_EMULATOR_DIR, base);
+	/*
+	 * We are /usr/bin/NAME ourselves (vmseal-qemu-divert): dpkg-divert
+	 * moved the real emulator to NAME.real.
+	 */
+	if (!cfg->binary_given && is_ourselves(emulator)) {
+		char *real = xasprintf("%s.real", emulator);
+
+		if (access(real, X_OK) == 0 && !is_ourselves(real)) {
+			free(emulator);
+			emulator = real;
+		} else {
+			free(real);
+		}
+	}
 	rc = wrap(cfg, emulator, args, false, env && *env ? env : NULL);
 	config_free(cfg);
 	return rc;

@@ -15,11 +15,17 @@
 # namespace (they are ours: nothing else can be in it) and removes the
 # directory, from the record in $LV_STATE.
 #
+# With LV_OVERLAY=1, /usr, /etc and /var of the namespace are overlays
+# whose changes live in a tmpfs of the namespace: software installed there
+# (lv_exec dpkg -i ...) is seen by that libvirtd and its domains only, and
+# vanishes with the namespace, however the test ends.
+#
 # Source after tests/e2e/lib/common.sh and e2e_setup.
 #   libvirtd_start        starts it (1 and a reason in $LV_WHY if it cannot)
 #   lv_virsh ARGS...      virsh on its socket (LV_VIRSH: the same, an array)
 #   LV_RUN, LV_LIB, LV_LOG  /run/libvirt, /var/lib/libvirt, /var/log/libvirt
 #                           as the host sees them
+#   lv_exec CMD...        CMD inside its mount namespace
 #   libvirtd_stop         destroys its domains and ends it (also on EXIT)
 
 LV_STATE=${LV_STATE:-${TMPDIR:-/tmp}/vmseal-e2e-libvirtd.state}
@@ -52,6 +58,10 @@ _lv_reap_stale() {
 
 _lv_record() {
 	echo "$$ $LV_PID $(readlink "/proc/$LV_PID/ns/mnt") $LV_DIR" >>"$LV_STATE"
+}
+
+lv_exec() {
+	nsenter -t "$LV_PID" -m -- "$@"
 }
 
 lv_virsh() {
@@ -91,6 +101,13 @@ libvirtd_start() {
 	chown libvirt-qemu: "$LV_LIB/qemu" 2>/dev/null
 	unshare -m --propagation private -- sh -c '
 		d=$1
+		if [ "$2" = 1 ]; then
+			mkdir -p "$d/ov" && mount -t tmpfs none "$d/ov" || exit 71
+			for t in usr etc var; do
+				mkdir -p "$d/ov/$t.u" "$d/ov/$t.w" &&
+				mount -t overlay overlay -o "lowerdir=/$t,upperdir=$d/ov/$t.u,workdir=$d/ov/$t.w" "/$t" || exit 71
+			done
+		fi
 		mount --bind "$d/etc" /etc/libvirt &&
 		mount --bind "$d/run" /run/libvirt &&
 		mount --bind "$d/lib" /var/lib/libvirt &&
@@ -98,7 +115,7 @@ libvirtd_start() {
 		mount --bind "$d/log" /var/log/libvirt &&
 		mount --bind "$d/vmseal" /run/vmseal &&
 		mount -t tmpfs none /sys/fs/cgroup || exit 71
-		exec /usr/sbin/libvirtd -p "$d/libvirtd.pid"' sh "$LV_DIR" \
+		exec /usr/sbin/libvirtd -p "$d/libvirtd.pid"' sh "$LV_DIR" "${LV_OVERLAY:-0}" \
 		>"$LV_DIR/libvirtd.out" 2>&1 </dev/null &
 	LV_PID=$!
 	for i in $(seq 20); do
