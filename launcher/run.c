@@ -762,7 +762,7 @@ static int run_finish(struct run *r, int rc)
 #define RUN_INIT(o, n, bin)                                                  \
 	{                                                                    \
 		.b = { .proc_fd = -1, .run_fd = -1, .notify_fd = -1 },       \
-		.rd = { .fd = -1, .lock_fd = -1, .id_fd = -1 },              \
+		.rd = { .fd = -1, .id_fd = -1 },                            \
 		.control_fd = -1,                                            \
 		.sigfd = -1, .notify_fd = -1, .opts = (o), .name = (n),      \
 		.ready_fd = -1, .output_fd = -1, .labels = LABELS_INIT,      \

@@ -21,8 +21,7 @@
 
 struct rundir {
 	char *path;		/* RUN/NAME */
-	int fd;			/* O_DIRECTORY */
-	int lock_fd;
+	int fd;			/* O_DIRECTORY, flocked: the run's lock */
 	bool held;		/* the lock is ours: so are the files */
 	/* RUN/.NAME.id, locked for the run (set only when id_fd is open). */
 	char *id_path;

@@ -60,6 +60,25 @@ rc=$?
 [ $rc = 69 ] && grep -q "guest g1 is already running (vmseal pid $vpid)" "$E2E_TMP/second"
 ok $? "a second run of g1 is refused (exit 69)" || diag "exit $rc" "$(cat "$E2E_TMP/second")"
 
+# The attack: the emulator's uid owns RUN/g1 (it reaches it in its jail
+# where the parents are not in the way: here, from inside it) and could
+# remove a lock file in it; then a second run would take a fresh lock and
+# run g1 twice.  The lock is the directory itself, which only root may
+# remove.
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	( cd "$(e2e_run_dir g1)" && for f in *; do
+		[ -S "$f" ] || setpriv --reuid="$(id -u "$E2E_USER")" --regid="$(id -g "$E2E_USER")" \
+			--clear-groups rm -f "$f"
+	done )
+	timeout 20 "$VMSEAL" run "$E2E_TMP/g1.ini" >/dev/null 2>"$E2E_TMP/third"
+	rc=$?
+	[ $rc = 69 ] && grep -q "guest g1 is already running" "$E2E_TMP/third"
+	ok $? "the guest's uid removing its runtime directory's files: a second run is still refused" ||
+		diag "exit $rc" "$(cat "$E2E_TMP/third")"
+else
+	skip "needs root and setpriv" "the guest's uid removing the lock"
+fi
+
 [[ $(add_node "$sock" before "$ALLOWED") == '{"return": {}}'* ]]
 ok $? "before lock: an allowed file is served"
 
