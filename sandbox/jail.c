@@ -80,26 +80,45 @@ static int capture(struct source *src, const char *path, const char *at,
 	return 0;
 }
 
-/* mkdir -p beneath the stage; the last component too when dir. */
-static int make_parents(const char *at, bool dir, struct vs_err *err)
+/*
+ * mkdir -p beneath the stage; the last component too when dir.  made is
+ * the deepest directory made so far (the caller's, "" at first): its
+ * prefixes exist and are not made again (the entries come sorted, /dev
+ * and its nodes one after the other: 15 mkdir calls of 30 that would
+ * fail with EEXIST).
+ */
+static int make_parents(const char *at, bool dir, char *made,
+			struct vs_err *err)
 {
 	char p[PATH_MAX];
 	int n = snprintf(p, sizeof(p), STAGE "%s", at);
+	size_t have = strlen(made), len;
 
 	if (n < 0 || (size_t)n >= sizeof(p))
 		return vs_errf(err, ENAMETOOLONG, "%s: path too long", at);
-	for (char *s = p + strlen(STAGE) + 1; *s; s++) {
-		if (*s != '/')
+	for (char *s = p + strlen(STAGE) + 1;; s++) {
+		if (*s && *s != '/')
 			continue;
+		if (!*s && !dir)
+			break;
+		len = (size_t)(s - p);
+		if (len <= have && !strncmp(made, p, len) &&
+		    (made[len] == '/' || !made[len])) {
+			if (!*s)
+				break;
+			continue;	/* made already */
+		}
 		*s = '\0';
 		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return vs_errnof(err, errno, "making %s in the jail", p + strlen(STAGE));
+			return vs_errnof(err, errno, "making %s in the jail",
+					 p + strlen(STAGE));
+		snprintf(made, PATH_MAX, "%s", p);
+		have = len;
+		if (s == p + n)
+			break;
 		*s = '/';
 	}
-	if (dir) {
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return vs_errnof(err, errno, "making %s in the jail", at);
-	} else {
+	if (!dir) {
 		int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 		if (fd < 0)
@@ -109,13 +128,13 @@ static int make_parents(const char *at, bool dir, struct vs_err *err)
 	return 0;
 }
 
-static int attach(const struct source *src, struct vs_err *err)
+static int attach(const struct source *src, char *made, struct vs_err *err)
 {
 	char p[PATH_MAX];
 
 	if (src->tree < 0)
 		return 0;
-	if (make_parents(src->at, src->dir, err) < 0)
+	if (make_parents(src->at, src->dir, made, err) < 0)
 		return -err->code;
 	snprintf(p, sizeof(p), STAGE "%s", src->at);
 	if (move_mount(src->tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -171,6 +190,7 @@ static int build(const struct jail_spec *s, struct vs_err *err)
 	const uint64_t rw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 			    MOUNT_ATTR_NOEXEC;
 	size_t n_ro = count(s->ro), n_dev = count(s->devs), n = 0, n_links = 0;
+	char made[PATH_MAX];
 	size_t *order = xcalloc(n_ro + 1, sizeof(size_t));
 	struct source *src = xcalloc(2 * n_ro + n_dev + 8, sizeof(*src));
 	char *links[ARRAY_SIZE(top_links)] = { NULL };
@@ -241,11 +261,12 @@ static int build(const struct jail_spec *s, struct vs_err *err)
 		n++;
 	}
 
+	made[0] = '\0';
 	if (mount("vmseal-jail", STAGE, "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755,size=1m,nr_inodes=4096") < 0)
 		return vs_errnof(err, errno, "mounting the jail's tmpfs root");
 	for (size_t i = 0; i < n; i++) {
-		if (attach(&src[i], err) < 0)
+		if (attach(&src[i], made, err) < 0)
 			return -err->code;
 	}
 	for (size_t i = 0; i < n_links; i++) {
@@ -256,7 +277,7 @@ static int build(const struct jail_spec *s, struct vs_err *err)
 			return vs_errnof(err, errno, "linking /%s in the jail",
 					 links[i]);
 	}
-	if (make_parents("/proc", true, err) < 0)
+	if (make_parents("/proc", true, made, err) < 0)
 		return -err->code;
 	if (mount("proc", STAGE "/proc", "proc",
 		  MS_NOSUID | MS_NODEV | MS_NOEXEC,
