@@ -84,6 +84,14 @@ struct fdset {
 	int opath;		/* O_PATH of the inode: reopened, never looked up */
 	bool ours;		/* added by the gate (removed on blockdev-del) */
 	bool has_rw;		/* an O_RDWR descriptor is in the set for good */
+	/*
+	 * That descriptor's number in QEMU when vmseal passed it at launch
+	 * beside a read-only twin (auto-read-only), else -1: removed once
+	 * the node is only read (a backing member), so that its image locks
+	 * go with it and each job gets a fresh one.
+	 */
+	int rw_number;
+	bool drop_rw;		/* read-only at launch: drop it after caps */
 	struct {
 		char job[128];
 		int fd;		/* QEMU's number, -1 until add-fd answered */
@@ -103,6 +111,7 @@ struct gate {
 	int qemu;		/* our end of the private channel */
 	int qemu_number;	/* QEMU's end, as numbered in the emulator */
 	int listen;
+	bool own_socket;	/* listen is RUN/NAME/monitor.sock */
 	char *sock_path;
 	char *name;
 	char *run_dir;
@@ -210,6 +219,7 @@ static struct fdset *set_add(struct gate *g, int id, const char *path, int opath
 	s->path = xstrdup(path);
 	s->opath = opath;
 	s->ours = ours;
+	s->rw_number = -1;
 	return s;
 }
 
@@ -1091,6 +1101,24 @@ static const char *str_of(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/*
+ * The set's launch-time O_RDWR descriptor leaves QEMU: the node is only
+ * read now, and a description that was written through keeps its image
+ * locks while the set holds it (the next job would fail to lock).
+ */
+static void drop_rw(struct gate *g, struct fdset *s)
+{
+	char args[64];
+
+	if (!s || s->rw_number < 0)
+		return;
+	snprintf(args, sizeof(args), "{\"fdset-id\": %d, \"fd\": %d}", s->id,
+		 s->rw_number);
+	internal(g, "remove-fd", args, -1, 0, NULL);
+	s->rw_number = -1;
+	s->has_rw = false;
+}
+
 /* overlay now sits on node: the disk whose active node was node moves up. */
 static void snapshot_done(struct gate *g, const char *node, const char *overlay)
 {
@@ -1101,6 +1129,7 @@ static void snapshot_done(struct gate *g, const char *node, const char *overlay)
 	n->backing = xstrdup(node);
 	if (disk >= 0)
 		set_active(g, disk, overlay);
+	drop_rw(g, node_set(g, node));
 }
 
 static void after_success(struct gate *g, const struct qitem *it)
@@ -1283,6 +1312,9 @@ static void qemu_line(struct gate *g, const char *line, size_t len)
 		if (!g->caps_sent) {
 			g->caps_sent = true;
 			internal(g, "qmp_capabilities", NULL, -1, 0, NULL);
+			for (size_t i = 0; i < g->nsets; i++)
+				if (g->sets[i].drop_rw)
+					drop_rw(g, &g->sets[i]);
 		}
 		for (int i = 0; i < GATE_CLIENTS_MAX; i++)
 			if (g->c[i].fd >= 0)
@@ -1311,7 +1343,10 @@ static void qemu_line(struct gate *g, const char *line, size_t len)
 		g->nq--;
 		g->in_flight = false;
 		if (it.p.client < 0) {
-			internal_reply(g, &it, line);
+			_cleanup_free_ char *l = xstrndup(line, len);
+
+			/* line is the head of a buffer: one line alone. */
+			internal_reply(g, &it, l);
 		} else {
 			struct client *c = &g->c[it.p.client];
 
@@ -1654,6 +1689,8 @@ static void add_plan(struct gate *g, const struct plan *plan)
 				opath = reopen(m->fd, O_PATH);
 			s = set_add(g, nd->set, m->real_path, opath, false);
 			s->has_rw = !nd->readonly;
+			if (nd->ro_fd && !nd->readonly)
+				s->rw_number = nd->fd;
 			n = node_put(g, nd->file_node);
 			n->set = nd->set;
 			n = node_put(g, nd->fmt_node);
@@ -1674,6 +1711,56 @@ static void add_plan(struct gate *g, const struct plan *plan)
 	}
 }
 
+/* The nodes of the emulator's -blockdev JSON options (wrap mode). */
+static void add_argv_nodes(struct gate *g, char *const *argv)
+{
+	for (size_t i = 0; argv && argv[i] && argv[i + 1]; i++) {
+		struct json_object *o;
+
+		if (strcmp(argv[i], "-blockdev") || argv[i + 1][0] != '{')
+			continue;
+		o = json_tokener_parse(argv[i + 1]);
+		if (o) {
+			struct json_object *v;
+			const char *file;
+
+			register_nodes(g, o);
+			/* A format node read-only from the start: a backing member. */
+			if (json_object_object_get_ex(o, "read-only", &v) &&
+			    json_object_get_boolean(v) &&
+			    (file = str_of(o, "file"))) {
+				struct fdset *s = node_set(g, file);
+
+				if (s)
+					s->drop_rw = true;
+			}
+		}
+		json_object_put(o);
+	}
+}
+
+/* Wrap mode: the caller's listening socket, accepted on by the gate. */
+static int open_wrapped(struct gate *g, const struct gate_setup *st, int *peer,
+			struct vs_err *err)
+{
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return vs_errnof(err, errno, "gate: socketpair");
+	g->qemu = sp[0];
+	fcntl(g->qemu, F_SETFL, O_NONBLOCK);
+	g->listen = fcntl(st->listen_fd, F_DUPFD_CLOEXEC, 3);
+	if (g->listen < 0 || fcntl(g->listen, F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+
+		close(sp[1]);
+		return vs_errnof(err, e, "gate: the caller's monitor socket %d",
+				 st->listen_fd);
+	}
+	*peer = sp[1];
+	return 0;
+}
+
 int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	      struct vs_err *err)
 {
@@ -1685,7 +1772,7 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	for (int i = 0; i < GATE_CLIENTS_MAX; i++)
 		g->c[i].fd = -1;
 	g->name = xstrdup(st->name);
-	g->run_dir = xstrdup(st->run_dir);
+	g->run_dir = st->run_dir ? xstrdup(st->run_dir) : NULL;
 	g->run_dir_fd = st->run_dir_fd;
 	g->qemu_number = st->qemu_fd;
 	g->next_set = GATE_FIRST_SET;
@@ -1710,6 +1797,17 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	g->backing_format = VS_FMT_NONE;
 	for (size_t i = 0; !st->cfg->n_disks && i < st->cfg->n_roots; i++)
 		strv_push(&g->roots, st->cfg->roots[i]);
+	if (st->listen_fd >= 0 && !st->cfg->n_roots) {
+		/*
+		 * Wrapped: the caller (libvirt) names the files with its own
+		 * rights, which the helper has; the walker's other rules stay
+		 * (no symlink, no protocol or json: name, a regular file or a
+		 * block device, never another running guest's writable image).
+		 */
+		strv_free(&g->roots);
+		strv_push(&g->roots, "/");
+		g->allow_blockdev = true;
+	}
 	g->run_base = xstrdup(st->run_base ? st->run_base : rundir_base());
 	g->changed = st->changed;
 	g->changed_arg = st->changed_arg;
@@ -1717,6 +1815,18 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 				 fcntl(st->live_fd, F_DUPFD_CLOEXEC, 3) :
 				 -1;
 	add_plan(g, st->plan);
+	add_argv_nodes(g, st->argv);
+	if (st->listen_fd >= 0) {
+		int rc = open_wrapped(g, st, peer, err);
+
+		if (rc < 0) {
+			gate_close(g);
+			return rc;
+		}
+		*out = g;
+		return 0;
+	}
+	g->own_socket = true;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		gate_close(g);
 		return vs_errnof(err, errno, "gate: socketpair");
@@ -1822,9 +1932,8 @@ void gate_close(struct gate *g)
 		client_close(&g->c[i]);
 	if (g->listen >= 0)
 		close(g->listen);
-	if (g->run_dir_fd >= 0) {
+	if (g->run_dir_fd >= 0 && g->own_socket)
 		unlinkat(g->run_dir_fd, GATE_SOCKET, 0);
-	}
 	if (g->qemu >= 0)
 		close(g->qemu);
 	if (g->writable_fd >= 0)

@@ -45,6 +45,15 @@ struct gate_setup {
 	void (*changed)(void *arg, const char *disk, const char *active,
 			const char *format);
 	void *changed_arg;
+	/*
+	 * Wrap mode (vmseal wrap under libvirt): the caller's listening
+	 * socket (its monitor) instead of RUN/NAME/monitor.sock, files opened
+	 * with the caller's own rights (no roots: the names come from the
+	 * caller, not from QEMU), and the emulator's argv, whose -blockdev
+	 * nodes the gate learns.  listen_fd -1: run mode.
+	 */
+	int listen_fd;
+	char *const *argv;
 };
 
 /*

@@ -350,6 +350,7 @@ static int prepare_gate(struct run *r, const struct guest_config *cfg)
 		.live_fd = r->live.fd,
 		.changed = gate_record_pin,
 		.changed_arg = (void *)cfg,
+		.listen_fd = -1,
 	};
 
 	if (r->rd.fd < 0 || !config_emulator_is_qemu(cfg) ||
@@ -392,6 +393,41 @@ static int prepare(struct run *r, const struct guest_config *cfg)
 }
 
 /*
+ * A wrapped command line whose caller hands over its QMP monitor as a
+ * listening socket (libvirt): the gate keeps that socket, accepts the
+ * caller itself, and QEMU's -chardev (rewritten by wrap_build) gets the
+ * private channel at the same number.  No chain record: the caller keeps
+ * its own (libvirt's domain XML).
+ */
+static int prepare_wrapped_gate(struct run *r, const struct guest_config *cfg)
+{
+	struct vs_err err = { 0 };
+	struct gate_setup gs = {
+		.cfg = cfg,
+		.plan = &r->plan,
+		.name = r->name,
+		.run_dir_fd = r->rd.fd,
+		.run_dir = r->rd.fd >= 0 ? r->rd.path : NULL,
+		.group = (gid_t)-1,
+		.qemu_fd = r->wrap->monitor_fd,
+		.run_base = r->opts->run_dir,
+		.live_fd = -1,
+		.listen_fd = r->wrap->monitor_fd,
+		.argv = r->argv,
+	};
+
+	if (r->wrap->monitor_fd < 0 || !config_emulator_is_qemu(cfg))
+		return 0;
+	if (gate_open(&gs, &r->gate, &r->gate_peer, &err) < 0)
+		return run_fail(&err, EXIT_SANDBOX);
+	/* The gate holds its own copy; the number is the channel's now. */
+	close(r->wrap->monitor_fd);
+	r->src[r->plan.n_fds] = r->gate_peer;
+	r->dst[r->plan.n_fds] = gs.qemu_fd;
+	return 0;
+}
+
+/*
  * The same for a wrapped command line: its disks are already open, its
  * argv rewritten; nothing is labelled (under libvirt, libvirt does that).
  */
@@ -411,7 +447,10 @@ static int prepare_wrapped(struct run *r, const struct guest_config *cfg)
 		vlog(LOG_NOTICE, "notice: %zu aio=io_uring option%s rewritten to "
 				 "aio=threads: the filter refuses io_uring",
 		     n, n == 1 ? "" : "s");
-	return prepare_common(r, cfg, true);
+	rc = prepare_common(r, cfg, true);
+	if (rc)
+		return rc;
+	return prepare_wrapped_gate(r, cfg);
 }
 
 /* A daemon's report to the foreground process: its exit code and why. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ struct scan {
 	bool *drop;		/* args vmseal takes over (-pidfile, -daemonize) */
 	bool has_sandbox;
 	int max_set;
+	char **repl;		/* an argument rewritten as a whole, or NULL */
+	struct strv mon_ids;	/* -mon chardev=ID,mode=control */
 };
 
 static const char *const file_drivers[] = { "file", "host_device",
@@ -270,6 +273,7 @@ static int scan_args(char *const *args, struct scan *sc, struct wrap *w,
 	size_t n = strv_array_len(args);
 
 	sc->drop = xcalloc(n + 1, sizeof(bool));
+	sc->repl = xcalloc(n + 1, sizeof(char *));
 	sc->max_set = -1;
 	/* Any word may name a descriptor, whichever option it belongs to. */
 	for (size_t i = 0; i < n; i++) {
@@ -339,6 +343,16 @@ static int scan_args(char *const *args, struct scan *sc, struct wrap *w,
 			note_object(w, v);
 		} else if (!strcmp(opt, "-chardev")) {
 			note_chardev(w, v);
+		} else if (!strcmp(opt, "-mon")) {
+			struct keyval kv;
+			const char *mode, *dev;
+
+			keyval_parse(v, &kv);
+			mode = keyval_get(&kv, "mode");
+			dev = keyval_get(&kv, "chardev");
+			if (dev && mode && !strcmp(mode, "control"))
+				strv_push(&sc->mon_ids, dev);
+			keyval_free(&kv);
 		} else if (in_list(opt, unix_opts)) {
 			note_unix_socket(w, v);
 		} else if (!strcmp(opt, "-incoming")) {
@@ -362,6 +376,58 @@ static int scan_args(char *const *args, struct scan *sc, struct wrap *w,
 		i++; /* the value, already looked at */
 	}
 	return 0;
+}
+
+static bool listening_socket(int fd)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	       getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v;
+}
+
+/*
+ * The QMP monitor the caller hands over as a listening socket: the
+ * -chardev socket,id=ID,fd=N,server=on that a -mon chardev=ID,mode=control
+ * uses, with N an open listening socket.  Its -chardev is rewritten to
+ * socket,id=ID,fd=N (a connected channel: the gate's) and N noted.
+ */
+static void find_monitor(char *const *args, struct scan *sc, struct wrap *w)
+{
+	for (size_t i = 0; args[i] && args[i + 1]; i++) {
+		const char *opt = args[i];
+		struct keyval kv;
+		const char *id, *fd, *server;
+		char *end;
+		long n;
+
+		if (opt[0] == '-' && opt[1] == '-')
+			opt++;
+		if (strcmp(opt, "-chardev"))
+			continue;
+		keyval_parse(args[i + 1], &kv);
+		id = keyval_get(&kv, "id");
+		fd = keyval_get(&kv, "fd");
+		server = keyval_get(&kv, "server");
+		if (kv.n && !kv.it[0].key && !strcmp(kv.it[0].value, "socket") &&
+		    id && fd && isdigit((unsigned char)fd[0]) && server &&
+		    (!strcmp(server, "on") || !strcmp(server, "true") ||
+		     !strcmp(server, "yes")) &&
+		    sc->mon_ids.n &&
+		    in_list(id, (const char *const *)sc->mon_ids.v)) {
+			n = strtol(fd, &end, 10);
+			if (!*end && n > 2 && n < 1 << 20 &&
+			    listening_socket((int)n) && w->monitor_fd < 0) {
+				w->monitor_fd = (int)n;
+				free(sc->repl[i + 1]);
+				sc->repl[i + 1] = xasprintf("socket,id=%s,fd=%ld",
+							    id, n);
+			}
+		}
+		keyval_free(&kv);
+	}
 }
 
 /* "fd:N" as N, or -1. */
@@ -671,7 +737,9 @@ static void rewrite(const struct guest_config *cfg, const char *binary,
 			if (sc->b[j].arg == i && sc->b[j].dirty)
 				b = &sc->b[j];
 		}
-		if (!b)
+		if (sc->repl[i])
+			strv_push(&a, sc->repl[i]);
+		else if (!b)
 			strv_push(&a, args[i]);
 		else if (b->json)
 			strv_push(&a, json_object_to_json_string_ext(
@@ -768,6 +836,7 @@ int wrap_build(const struct guest_config *cfg, const char *binary,
 	int first = 3, rc;
 
 	memset(w, 0, sizeof(*w));
+	w->monitor_fd = -1;
 	rc = scan_args(args, &sc, w, err);
 	if (rc == 0)
 		rc = find_units(&sc, err);
@@ -776,6 +845,19 @@ int wrap_build(const struct guest_config *cfg, const char *binary,
 		goto out;
 	}
 	keep_open_fds(w);
+	if (config_emulator_is_qemu(cfg))
+		find_monitor(args, &sc, w);
+	if (w->monitor_fd >= 0) {
+		/* The gate's, not the emulator's. */
+		size_t n = 0;
+
+		for (size_t i = 0; i < w->n_keep; i++)
+			if (w->keep[i] != w->monitor_fd)
+				w->keep[n++] = w->keep[i];
+		w->n_keep = n;
+		if (w->monitor_fd >= first)
+			first = w->monitor_fd + 1;
+	}
 	if (!w->name || !name_ok(w->name)) {
 		free(w->name);
 		w->name = xasprintf("wrap-%d", (int)getpid());
@@ -807,6 +889,10 @@ out:
 	}
 	free(sc.u);
 	free(sc.drop);
+	for (size_t i = 0; sc.repl && args[i]; i++)
+		free(sc.repl[i]);
+	free(sc.repl);
+	strv_free(&sc.mon_ids);
 	return rc;
 }
 
@@ -827,4 +913,5 @@ void wrap_free(struct wrap *w)
 	free(w->pidfile);
 	free(w->name);
 	memset(w, 0, sizeof(*w));
+	w->monitor_fd = -1;
 }

@@ -38,6 +38,15 @@ struct wrap {
 	bool daemonize;		/* -daemonize: vmseal detaches instead */
 	bool incoming_defer;	/* -incoming defer: the stream comes later */
 	char *name;		/* -name guest=NAME, or wrap-PID */
+	/*
+	 * The caller's QMP monitor handed over as a listening socket
+	 * (libvirt: -chardev socket,id=charmonitor,fd=N,server=on with
+	 * -mon chardev=charmonitor,mode=control): N, kept out of the
+	 * emulator's descriptors for the monitor gate, which accepts on it;
+	 * the -chardev now reads socket,id=ID,fd=N and N becomes QEMU's end
+	 * of the gate's private channel.  -1 when there is none.
+	 */
+	int monitor_fd;
 };
 
 /*
