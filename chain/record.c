@@ -13,6 +13,7 @@
 
 #include "chain/record.h"
 #include "common/cleanup.h"
+#include "common/escape.h"
 #include "common/fd.h"
 #include "common/path.h"
 #include "common/xalloc.h"
@@ -695,30 +696,6 @@ static void identity_diff(struct json_object *o, const struct stat *st,
 		add_what(what, len, "mtime");
 }
 
-/* Escaped for a message: printable ASCII, the rest as \xNN. */
-static const char *quote(char *dst, size_t size, const char *src)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
-		char tmp[5];
-		size_t n = 1;
-
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
-			tmp[0] = (char)*p;
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
-		if (o + n + 4 > size) {
-			memcpy(dst + o, "...", 4);
-			return dst;
-		}
-		memcpy(dst + o, tmp, n);
-		o += n;
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
 static void describe_ref(char *dst, size_t size, const char *name,
 			 const char *fmt)
 {
@@ -728,8 +705,8 @@ static void describe_ref(char *dst, size_t size, const char *name,
 		snprintf(dst, size, "no backing file");
 		return;
 	}
-	snprintf(dst, size, "'%s' (%s)", quote(qn, sizeof(qn), name),
-		 fmt && fmt[0] ? quote(qf, sizeof(qf), fmt) :
+	snprintf(dst, size, "'%s' (%s)", vs_quote_ascii(qn, sizeof(qn), name),
+		 fmt && fmt[0] ? vs_quote_ascii(qf, sizeof(qf), fmt) :
 				 "no format recorded");
 }
 
@@ -752,17 +729,17 @@ static int pins_differ(struct json_object *o, const struct chain_member *m,
 			     in->backing_format_name);
 		snprintf(why, len,
 			 "%s: backing reference changed: was %s, now %s",
-			 quote(qp, sizeof(qp), m->path), was, now);
+			 vs_quote_ascii(qp, sizeof(qp), m->path), was, now);
 		return 1;
 	}
 	if (!!odf != in->has_data_file ||
 	    (odf && !same_name(odf, in->data_file_name))) {
-		quote(was, sizeof(was), odf ? odf : "(none)");
-		quote(now, sizeof(now),
+		vs_quote_ascii(was, sizeof(was), odf ? odf : "(none)");
+		vs_quote_ascii(now, sizeof(now),
 		      in->has_data_file ? in->data_file_name : "(none)");
 		snprintf(why, len,
 			 "%s: data file reference changed: was '%s', now '%s'",
-			 quote(qp, sizeof(qp), m->path), was, now);
+			 vs_quote_ascii(qp, sizeof(qp), m->path), was, now);
 		return 1;
 	}
 	return 0;
@@ -812,7 +789,7 @@ int record_compare(struct json_object *rec, const char *disk,
 		struct json_object *vs = get(o, "vmseal"), *df;
 		char hex[SHA256_HEX_LEN + 1];
 
-		quote(qp, sizeof(qp), m->path);
+		vs_quote_ascii(qp, sizeof(qp), m->path);
 		if (!o || !same_name(get_str(o, "filename"), m->path)) {
 			snprintf(why, len, "%s is new at depth %zu", qp, i);
 			return RECORD_CHANGED;

@@ -27,6 +27,7 @@
 
 #include "chain/chain.h"
 #include "common/cleanup.h"
+#include "common/escape.h"
 #include "common/fd.h"
 #include "common/path.h"
 #include "common/xalloc.h"
@@ -80,30 +81,6 @@ struct seen {
 	const char *path;	/* owned by the chain */
 };
 
-static const char *quote(char *dst, size_t size, const char *src)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
-		char tmp[5];
-		size_t n = 1;
-
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
-			tmp[0] = (char)*p;
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
-		/* Keep room for "..." and the NUL. */
-		if (o + n + 4 > size) {
-			memcpy(dst + o, "...", 4);
-			return dst;
-		}
-		memcpy(dst + o, tmp, n);
-		o += n;
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
 static const char *file_type(mode_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -129,10 +106,10 @@ static void ref_ctx(struct walk *w, const struct ref *ref, const char *top)
 	char q[QUOTE_MAX];
 
 	if (!ref->name)
-		vs_err_ctx(w->err, "%s", quote(q, sizeof(q), top));
+		vs_err_ctx(w->err, "%s", vs_quote_ascii(q, sizeof(q), top));
 	else
 		vs_err_ctx(w->err, "%s: offset 0x%llx",
-			   quote(q, sizeof(q), ref->by),
+			   vs_quote_ascii(q, sizeof(q), ref->by),
 			   (unsigned long long)ref->off);
 }
 
@@ -167,11 +144,11 @@ file_err(struct walk *w, const struct ref *ref, const char *path,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	quote(qreal, sizeof(qreal), real ? real : path);
+	vs_quote_ascii(qreal, sizeof(qreal), real ? real : path);
 	if (!ref->name) {
 		snprintf(subject, sizeof(subject), "image");
 	} else {
-		quote(qname, sizeof(qname), ref->name);
+		vs_quote_ascii(qname, sizeof(qname), ref->name);
 		if (strcmp(qname, qreal) == 0)
 			snprintf(subject, sizeof(subject), "%s '%s'", ref->what,
 				 qname);
@@ -431,13 +408,13 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	if (seen) {
 		char qo[QUOTE_MAX], qreal[QUOTE_MAX];
 
-		quote(qo, sizeof(qo), seen);
+		vs_quote_ascii(qo, sizeof(qo), seen);
 		if (strcmp(seen, real) == 0)
 			return ref_err(w, ref, path, ELOOP,
 				       "loop: %s is already in the chain", qo);
 		return ref_err(w, ref, path, ELOOP,
 			       "loop: %s is already in the chain as %s",
-			       quote(qreal, sizeof(qreal), real), qo);
+			       vs_quote_ascii(qreal, sizeof(qreal), real), qo);
 	}
 
 	fd = reopen(opath, mode);
@@ -621,7 +598,7 @@ static int check_name(struct walk *w, const struct ref *ref, const char *name)
 	if (strncmp(name, "json:", 5) == 0 || path_has_protocol(name))
 		return ref_err(w, ref, NULL, EINVAL,
 			       "%s name '%s' uses a protocol or json: prefix; vmseal only follows local file names",
-			       ref->what, quote(q, sizeof(q), name));
+			       ref->what, vs_quote_ascii(q, sizeof(q), name));
 	return 0;
 }
 
@@ -655,7 +632,7 @@ static int add_data_file(struct walk *w, size_t idx)
 	if (!w->opts->allow_data_file)
 		return ref_err(w, &ref, NULL, EACCES,
 			       "image has an external data file '%s' (qcow2 incompatible feature bit 2); refused unless %s",
-			       quote(q, sizeof(q), ref.name),
+			       vs_quote_ascii(q, sizeof(q), ref.name),
 			       w->opts->cli ? "--data-file is given" :
 					      "the disk sets data-file = allow");
 	r = check_name(w, &ref, m->info.data_file_name);
@@ -778,12 +755,12 @@ static int add_member(struct walk *w, char *path, enum vs_format fmt,
 	r = read_header(w, m, fmt);
 	if (r < 0) {
 		vs_err_prefix(w->err, "%s",
-			      quote(qreal, sizeof(qreal), m->real_path));
+			      vs_quote_ascii(qreal, sizeof(qreal), m->real_path));
 		return r;
 	}
 	if (m->info.needs_read_only && m->open_flags == O_RDWR) {
 		vs_err_ctx(w->err, "%s: offset 0x4",
-			   quote(qreal, sizeof(qreal), m->real_path));
+			   vs_quote_ascii(qreal, sizeof(qreal), m->real_path));
 		return vs_errf(w->err, EINVAL,
 			       "VMDK version 3 images can only be opened read-only; set readonly = yes for this disk");
 	}
@@ -816,21 +793,21 @@ static int follow_backing(struct walk *w)
 	if (depth > w->opts->max_depth)
 		return ref_err(w, &ref, NULL, E2BIG,
 			       "chain deeper than max-depth %u (backing file '%s' would be member %u below the top)",
-			       w->opts->max_depth, quote(q, sizeof(q), name),
+			       w->opts->max_depth, vs_quote_ascii(q, sizeof(q), name),
 			       depth);
 	if (fmt == VS_FMT_NONE && p->info.backing_format_name[0]) {
 		char qf[QUOTE_MAX];
 
 		return ref_err(w, &ref, NULL, ENOTSUP,
 			       "backing file '%s' has format '%s', which vmseal does not decode",
-			       quote(q, sizeof(q), name),
-			       quote(qf, sizeof(qf),
+			       vs_quote_ascii(q, sizeof(q), name),
+			       vs_quote_ascii(qf, sizeof(qf),
 				     p->info.backing_format_name));
 	}
 	if (fmt == VS_FMT_NONE && w->opts->backing_format == VS_FMT_NONE)
 		return ref_err(w, &ref, NULL, EINVAL,
 			       "backing file '%s' has no recorded format (%s); vmseal never probes formats: %s if you know it",
-			       quote(q, sizeof(q), name),
+			       vs_quote_ascii(q, sizeof(q), name),
 			       p->info.format == VS_FMT_QED ?
 				       "QED records only raw, with its backing-format-no-probe flag" :
 				       "qcow2 backing-format extension missing",

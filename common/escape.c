@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/escape.h"
@@ -127,4 +128,28 @@ char *vs_escape_dup(const char *s)
 	len = strlen(s);
 	out = xmalloc(VS_ESCAPE_SIZE(len));
 	return vs_escape_n(s, len, out, VS_ESCAPE_SIZE(len));
+}
+
+const char *vs_quote_ascii(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		char tmp[5];
+		size_t n = 1;
+
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
+			tmp[0] = (char)*p;
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		/* Keep room for "..." and the NUL. */
+		if (o + n + 4 > size) {
+			memcpy(dst + o, "...", 4);
+			return dst;
+		}
+		memcpy(dst + o, tmp, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
 }

@@ -38,6 +38,14 @@ char *vs_escape(const char *s, char *out, size_t outsz);
 /* A freshly allocated escaped copy (xalloc: never NULL). */
 char *vs_escape_dup(const char *s);
 
+/*
+ * For a name quoted in an error message ('%s'): printable ASCII but
+ * the quote and the backslash as is, every other byte as \xNN, so the
+ * message stays ASCII whatever the header held.  Always NUL-terminated;
+ * when dst is too small the result ends in "...".  Returns dst.
+ */
+const char *vs_quote_ascii(char *dst, size_t size, const char *src);
+
 /* The size an escaped copy of len bytes can need at most, NUL included. */
 #define VS_ESCAPE_SIZE(len) ((len) * 4 + 1)
 

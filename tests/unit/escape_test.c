@@ -68,5 +68,17 @@ int main(void)
 		vs_escape_n(in, sizeof(in), out, sizeof(out));
 		is_int(strlen(out), 256, "VS_ESCAPE_SIZE holds the worst case");
 	}
+	{
+		char q[16];
+
+		is_str(vs_quote_ascii(q, sizeof(q), "/a/b.qcow2"), "/a/b.qcow2",
+		       "quote: plain ASCII unchanged");
+		is_str(vs_quote_ascii(q, sizeof(q), "it's\\"), "it\\x27s\\x5c",
+		       "quote: the quote and the backslash as \\xNN");
+		is_str(vs_quote_ascii(q, sizeof(q), "\xc3\xa9\n"), "\\xc3\\xa9\\x0a",
+		       "quote: UTF-8 and controls as \\xNN: the message stays ASCII");
+		is_str(vs_quote_ascii(q, sizeof(q), "0123456789abcdefghij"),
+		       "0123456789ab...", "quote: cut with ... when too long");
+	}
 	return tap_done();
 }
