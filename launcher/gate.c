@@ -91,7 +91,8 @@ struct fdset {
 	 * go with it and each job gets a fresh one.
 	 */
 	int rw_number;
-	bool drop_rw;		/* read-only at launch: drop it after caps */
+	bool rw_known;		/* rw_number is QEMU's (query-fdsets) */
+	bool drop_rw;		/* read-only at launch: dropped once running */
 	struct {
 		char job[128];
 		int fd;		/* QEMU's number, -1 until add-fd answered */
@@ -128,6 +129,7 @@ struct gate {
 	 * so every -device on the command line was created.
 	 */
 	bool caps_done;
+	bool running;		/* QEMU said RESUME: removed fds are closed */
 	struct client c[GATE_CLIENTS_MAX];
 	unsigned gen;
 	/* To QEMU, head first; in_flight is the head while it waits. */
@@ -1110,13 +1112,64 @@ static void drop_rw(struct gate *g, struct fdset *s)
 {
 	char args[64];
 
-	if (!s || s->rw_number < 0)
+	if (!s || s->rw_number < 0 || !s->rw_known)
 		return;
 	snprintf(args, sizeof(args), "{\"fdset-id\": %d, \"fd\": %d}", s->id,
 		 s->rw_number);
 	internal(g, "remove-fd", args, -1, 0, NULL);
 	s->rw_number = -1;
 	s->has_rw = false;
+}
+
+/*
+ * Backing members' launch-time O_RDWR descriptors, once QEMU runs (QEMU
+ * closes a removed descriptor only then) and their numbers are known.
+ */
+static void drop_launch_rw(struct gate *g)
+{
+	for (size_t i = 0; g->running && i < g->nsets; i++) {
+		if (g->sets[i].drop_rw && g->sets[i].rw_known) {
+			g->sets[i].drop_rw = false;
+			drop_rw(g, &g->sets[i]);
+		}
+	}
+}
+
+/* query-fdsets: the number QEMU gave each launch-time O_RDWR descriptor. */
+static void learn_fdsets(struct gate *g, const char *line)
+{
+	struct json_object *o = json_tokener_parse(line), *r;
+
+	if (!o || !json_object_object_get_ex(o, "return", &r) ||
+	    !json_object_is_type(r, json_type_array)) {
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
+		struct json_object *e = json_object_array_get_idx(r, i), *v, *fds;
+		struct fdset *s;
+
+		if (!json_object_object_get_ex(e, "fdset-id", &v) ||
+		    !(s = set_find(g, json_object_get_int(v))) ||
+		    s->rw_number < 0 || !json_object_object_get_ex(e, "fds", &fds))
+			continue;
+		for (size_t k = 0; k < json_object_array_length(fds); k++) {
+			struct json_object *f = json_object_array_get_idx(fds, k);
+			const char *op = str_of(f, "opaque");
+			size_t n = op ? strlen(op) : 0;
+
+			/* vmseal:DISK:I, not its :ro twin or :data-file. */
+			if (!op || strncmp(op, "vmseal:", 7) ||
+			    (n > 3 && !strcmp(op + n - 3, ":ro")) ||
+			    (n > 10 && !strcmp(op + n - 10, ":data-file")) ||
+			    !json_object_object_get_ex(f, "fd", &v))
+				continue;
+			s->rw_number = json_object_get_int(v);
+			s->rw_known = true;
+		}
+	}
+	json_object_put(o);
+	drop_launch_rw(g);
 }
 
 /* overlay now sits on node: the disk whose active node was node moves up. */
@@ -1221,6 +1274,11 @@ static void on_event(struct gate *g, const char *line, size_t len)
 	if (!o)
 		return;
 	if (json_object_object_get_ex(o, "event", &v) &&
+	    (ev = json_object_get_string(v)) && !strcmp(ev, "RESUME")) {
+		g->running = true;
+		drop_launch_rw(g);
+	}
+	if (json_object_object_get_ex(o, "event", &v) &&
 	    (ev = json_object_get_string(v)) &&
 	    !strcmp(ev, "JOB_STATUS_CHANGE") &&
 	    json_object_object_get_ex(o, "data", &d) &&
@@ -1256,6 +1314,10 @@ static void internal_reply(struct gate *g, const struct qitem *it,
 
 	if (strstr(it->data, "\"qmp_capabilities\""))
 		g->caps_done = true;
+	if (strstr(it->data, "\"query-fdsets\"") && !strstr(line, "\"error\"")) {
+		learn_fdsets(g, line);
+		return;
+	}
 
 	if (strstr(line, "\"error\"")) {
 		_cleanup_free_ char *e = vs_escape_dup(line);
@@ -1312,9 +1374,8 @@ static void qemu_line(struct gate *g, const char *line, size_t len)
 		if (!g->caps_sent) {
 			g->caps_sent = true;
 			internal(g, "qmp_capabilities", NULL, -1, 0, NULL);
-			for (size_t i = 0; i < g->nsets; i++)
-				if (g->sets[i].drop_rw)
-					drop_rw(g, &g->sets[i]);
+			/* -add-fd dups: QEMU's numbers of the launch's fds. */
+			internal(g, "query-fdsets", NULL, -1, 0, NULL);
 		}
 		for (int i = 0; i < GATE_CLIENTS_MAX; i++)
 			if (g->c[i].fd >= 0)

@@ -4,8 +4,8 @@
 # hands QEMU its monitor as a listening socket; vmseal's helper keeps it,
 # accepts libvirt itself and gives QEMU a private channel, so every file
 # libvirt names on the monitor reaches QEMU as a descriptor.  Live disk
-# operations as an admin runs them (snapshot, pull, copy, hot-plug, media
-# change); after each QEMU is still sealed, and at the
+# operations as an admin runs them (snapshot, active and intermediate
+# commit, pull, copy, hot-plug, media change); after each QEMU is still sealed, and at the
 # end every header QEMU wrote names real paths and every layer reads back.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -147,16 +147,40 @@ sealed snapshot
 headers_real "$IMG/s1.qcow2" snapshot
 reads_all snapshot
 
-# Not yet: blockcommit (active or intermediate) fails under the gate in
-# wrap mode ("Failed to get shared \"consistent read\" lock"): the image
-# locks of the descriptors libvirt's command line opened are not rotated
-# yet (README, "Use with libvirt").
+# 2. Active commit with pivot: s1 folds down into base.qcow2 (through top
+# and mid), which becomes the active layer.
+out=$(timeout 120 "${VIRSH[@]}" blockcommit "$DOM" vda --active --pivot --wait 2>&1)
+ok $? "virsh blockcommit --active --pivot" || diag "$out" "$(tail -5 "$log")"
+[ "$(active)" = "$IMG/base.qcow2" ]
+ok $? "the active layer is base.qcow2 ($(active))"
+sealed "active commit"
+reads_all "active commit"
+
+# 2b. Intermediate commits, twice into the same base (image locks rotate):
+# snapshots s3 and s4 over base, then s3 into base, then s4's data again.
+out=$(timeout 120 "${VIRSH[@]}" snapshot-create-as "$DOM" s3 --disk-only --atomic --no-metadata \
+	--diskspec vda,file="$IMG/s3.qcow2" --diskspec hdc,snapshot=no 2>&1) &&
+	out=$(timeout 120 "${VIRSH[@]}" snapshot-create-as "$DOM" s4 --disk-only --atomic --no-metadata \
+		--diskspec vda,file="$IMG/s4.qcow2" --diskspec hdc,snapshot=no 2>&1) &&
+	out=$(timeout 120 "${VIRSH[@]}" snapshot-create-as "$DOM" s5 --disk-only --atomic --no-metadata \
+		--diskspec vda,file="$IMG/s5.qcow2" --diskspec hdc,snapshot=no 2>&1)
+ok $? "three more snapshots: s5 -> s4 -> s3 -> base" || diag "$out"
+out=$(timeout 120 "${VIRSH[@]}" blockcommit "$DOM" vda --top "$IMG/s3.qcow2" --base "$IMG/base.qcow2" --wait 2>&1)
+ok $? "virsh blockcommit --top s3 --base base" || diag "$out" "$(tail -5 "$log")"
+out=$(timeout 120 "${VIRSH[@]}" blockcommit "$DOM" vda --top "$IMG/s4.qcow2" --base "$IMG/base.qcow2" --wait 2>&1)
+ok $? "virsh blockcommit --top s4 --base base (the same base written again)" || diag "$out" "$(tail -5 "$log")"
+sealed "intermediate commits"
+headers_real "$IMG/s5.qcow2" "intermediate commits"
+info=$(qemu-img info -U "$IMG/s5.qcow2" 2>&1)
+grep -q "backing file: $IMG/base.qcow2" <<<"$info"
+ok $? "s5.qcow2's header now names base.qcow2" || diag "$info"
+reads_all "intermediate commits"
 
 # 3. Pull: a fresh snapshot s2, then everything below streams into it.
 out=$(timeout 120 "${VIRSH[@]}" snapshot-create-as "$DOM" s2 --disk-only --atomic --no-metadata \
 	--diskspec vda,file="$IMG/s2.qcow2" --diskspec hdc,snapshot=no 2>&1) &&
 	out=$(timeout 120 "${VIRSH[@]}" blockpull "$DOM" vda --wait 2>&1)
-ok $? "virsh snapshot s2, then blockpull --wait" || diag "$out" "$(tail -5 "$log")"
+ok $? "virsh snapshot s2, then blockpull --wait" || diag "$out" "$(tail -5 "$log")" "$(grep vmseal "$log" | tail -5)"
 sealed blockpull
 info=$(qemu-img info -U "$IMG/s2.qcow2" 2>&1)
 ! grep -q 'backing file' <<<"$info"
