@@ -5,13 +5,26 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib/common.sh"
 
+# QEMU keeps the caller's pid: the caller sees its exit first, and
+# vmseal's helper removes the runtime directory just after.  Wait up to
+# 5 s for that, then name what is left.
+wrap_dirs_left() {
+	local left
+	for _ in $(seq 50); do
+		left=$(ls -A "$VMSEAL_RUN_DIR" 2>/dev/null | grep '^wrap')
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	printf '%s' "$left"
+}
+
 missing=$(e2e_missing "$QEMU" "$VMSEAL")
 if [ -n "$missing" ]; then
 	skip "$missing is not installed (make deps)" "wrap --dry-run e2e"
 	timeout 20 "$VMSEAL" wrap --config "$E2E_TMP/ok.ini" -- "$QEMU" -machine none -display none -version \
 	>"$E2E_TMP/real.out" 2>&1
 rc=$?
-left=$(ls -A "$VMSEAL_RUN_DIR" 2>/dev/null | grep '^wrap')
+left=$(wrap_dirs_left)
 [ $rc = 0 ] && [ -z "$left" ]
 ok $? "a wrapped run leaves no wrap-PID runtime directory behind" || diag "exit $rc: $left" "$(cat "$E2E_TMP/real.out")"
 tap_done
@@ -37,7 +50,7 @@ ok $? "wrap --dry-run of a runnable config: the argv, exit 0" || diag "exit $drc
 timeout 20 "$VMSEAL" wrap --config "$E2E_TMP/ok.ini" -- "$QEMU" -machine none -display none -version \
 	>"$E2E_TMP/real.out" 2>&1
 rc=$?
-left=$(ls -A "$VMSEAL_RUN_DIR" 2>/dev/null | grep '^wrap')
+left=$(wrap_dirs_left)
 [ $rc = 0 ] && [ -z "$left" ]
 ok $? "a wrapped run leaves no wrap-PID runtime directory behind" || diag "exit $rc: $left" "$(cat "$E2E_TMP/real.out")"
 tap_done
