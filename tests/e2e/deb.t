@@ -54,30 +54,7 @@ ok $? "the host's $EMU is untouched"
 DOM=vmseal-deb-$$
 IMG=$E2E_TMP/images
 guest_chain "$IMG" >/dev/null
-cat >"$E2E_TMP/dom.xml" <<XML
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>128</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>$EMU</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$IMG/top.qcow2'/>
-      <backingStore type='file'>
-        <format type='qcow2'/>
-        <source file='$IMG/mid.qcow2'/>
-        <backingStore type='file'>
-          <format type='qcow2'/>
-          <source file='$IMG/base.qcow2'/>
-          <backingStore/>
-        </backingStore>
-      </backingStore>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+lv_domain_xml "$DOM" "$EMU" "$IMG" >"$E2E_TMP/dom.xml"
 timeout 300 "${LV_VIRSH[@]}" define "$E2E_TMP/dom.xml" >"$E2E_TMP/define" 2>&1 &&
 	timeout 300 "${LV_VIRSH[@]}" start "$DOM" >"$E2E_TMP/start" 2>&1
 ok $? "an unmodified domain (<emulator>$EMU</emulator>) starts" ||

@@ -42,31 +42,8 @@ WRAPPER=$E2E_TMP/libexec/qemu-system-x86_64
 mkdir -p "$IMG"
 guest_chain "$IMG" >/dev/null
 ok $? "3-level chain in $IMG"
-cat >"$E2E_TMP/dom.xml" <<XML
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>128</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>$WRAPPER</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$IMG/top.qcow2'/>
-      <backingStore type='file'>
-        <format type='qcow2'/>
-        <source file='$IMG/mid.qcow2'/>
-        <backingStore type='file'>
-          <format type='qcow2'/>
-          <source file='$IMG/base.qcow2'/>
-          <backingStore/>
-        </backingStore>
-      </backingStore>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <serial type='pty'/>
-  </devices>
-</domain>
-XML
+lv_domain_xml "$DOM" "$WRAPPER" "$IMG" \
+	"<serial type='pty'/>" >"$E2E_TMP/dom.xml"
 timeout 300 "${VIRSH[@]}" define "$E2E_TMP/dom.xml" >"$E2E_TMP/define" 2>&1
 ok $? "virsh define (libvirt probes the wrapper's capabilities)" || diag "$(cat "$E2E_TMP/define")"
 timeout 300 "${VIRSH[@]}" start "$DOM" >"$E2E_TMP/start" 2>&1

@@ -44,37 +44,14 @@ qemu-img create -q -f raw "$IMG/cd1.raw" 1M && qemu-io -f raw -c 'write -P 0x44 
 	qemu-io -f qcow2 -c 'write -P 0x77 1M 1M' "$IMG/hot.qcow2" >/dev/null
 ok $? "images: a 3-level chain, two CD images, a 2-level hot-plug chain"
 chown -R "$QUID" "$IMG"
-cat >"$E2E_TMP/dom.xml" <<XML
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>128</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>$WRAPPER</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$IMG/top.qcow2'/>
-      <backingStore type='file'>
-        <format type='qcow2'/>
-        <source file='$IMG/mid.qcow2'/>
-        <backingStore type='file'>
-          <format type='qcow2'/>
-          <source file='$IMG/base.qcow2'/>
-          <backingStore/>
-        </backingStore>
-      </backingStore>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='file' device='cdrom'>
-      <driver name='qemu' type='raw'/>
-      <source file='$IMG/cd1.raw'/>
-      <target dev='hdc' bus='ide'/>
-      <readonly/>
-    </disk>
-    <controller type='scsi' model='virtio-scsi'/>
-  </devices>
-</domain>
-XML
+lv_domain_xml "$DOM" "$WRAPPER" "$IMG" \
+	"<disk type='file' device='cdrom'>" \
+	"  <driver name='qemu' type='raw'/>" \
+	"  <source file='$IMG/cd1.raw'/>" \
+	"  <target dev='hdc' bus='ide'/>" \
+	"  <readonly/>" \
+	"</disk>" \
+	"<controller type='scsi' model='virtio-scsi'/>" >"$E2E_TMP/dom.xml"
 timeout 300 "${VIRSH[@]}" define "$E2E_TMP/dom.xml" >"$E2E_TMP/define" 2>&1
 ok $? "virsh define" || diag "$(cat "$E2E_TMP/define")"
 timeout 300 "${VIRSH[@]}" start "$DOM" >"$E2E_TMP/start" 2>&1

@@ -158,3 +158,39 @@ libvirtd_stop() {
 	fi
 	LV_PID=
 }
+
+# The test domain: NAME, EMULATOR, IMAGE DIR holding the guest_chain
+# top.qcow2 -> mid.qcow2 -> base.qcow2 (each member named with
+# <backingStore>, as libvirt's tests do); any further arguments are more
+# <devices> lines.  Printed on stdout.
+lv_domain_xml() {
+	local name=$1 emulator=$2 img=$3
+	shift 3
+	cat <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>128</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>$emulator</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$img/top.qcow2'/>
+      <backingStore type='file'>
+        <format type='qcow2'/>
+        <source file='$img/mid.qcow2'/>
+        <backingStore type='file'>
+          <format type='qcow2'/>
+          <source file='$img/base.qcow2'/>
+          <backingStore/>
+        </backingStore>
+      </backingStore>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+XML
+	local line
+	for line in "$@"; do
+		printf '    %s\n' "$line"
+	done
+	printf '  </devices>\n</domain>\n'
+}
