@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/fd.h"
@@ -205,5 +206,15 @@ int fd_recv(int sock, int *fd)
 		return -EPIPE;
 	if (*fd < 0)
 		return -EBADMSG;
+	return 0;
+}
+
+int fd_unix_addr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
 	return 0;
 }

@@ -33,6 +33,13 @@ int fd_close_from(int first);
  */
 int fd_close_all_except(const int *keep, size_t n);
 
+/*
+ * A unix socket address for path (zeroed first).  0, or -ENAMETOOLONG
+ * when path does not fit sun_path with its NUL.
+ */
+struct sockaddr_un;
+int fd_unix_addr(struct sockaddr_un *sa, const char *path);
+
 /* Sends/receives one fd over a unix socket (SCM_RIGHTS). 0 or -errno. */
 int fd_send(int sock, int fd);
 int fd_recv(int sock, int *fd);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd.h"
 #include "common/xalloc.h"
 #include "launcher/control.h"
 #include "launcher/rundir.h"
@@ -84,16 +85,6 @@ bool control_dispatch(struct control_ctx *ctx, const char *request,
 	return false;
 }
 
-static int fill_addr(struct sockaddr_un *sa, const char *path)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
 int control_listen(int dirfd, struct vs_err *err)
 {
 	char self[64];
@@ -107,7 +98,7 @@ int control_listen(int dirfd, struct vs_err *err)
 	snprintf(self, sizeof(self), "/proc/self/fd/%d/%s", dirfd,
 		 RUNDIR_CONTROL);
 	path = xstrdup(self);
-	if (fill_addr(&sa, path) < 0)
+	if (fd_unix_addr(&sa, path) < 0)
 		return vs_errf(err, ENAMETOOLONG, "control socket path too long");
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -203,7 +194,7 @@ int control_request(const char *name, const char *request, char *reply,
 	ssize_t n;
 
 	vs_err_ctx(err, "%s", path);
-	if (fill_addr(&sa, path) < 0)
+	if (fd_unix_addr(&sa, path) < 0)
 		return vs_errf(err, ENAMETOOLONG, "path too long");
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -1895,13 +1895,12 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	g->qemu = sp[0];
 	fcntl(g->qemu, F_SETFL, O_NONBLOCK);
 	g->sock_path = xasprintf("%s/%s", st->run_dir, GATE_SOCKET);
-	if (strlen(g->sock_path) >= sizeof(sa.sun_path)) {
+	if (fd_unix_addr(&sa, g->sock_path) < 0) {
 		close(sp[1]);
 		gate_close(g);
 		return vs_errf(err, ENAMETOOLONG, "%s/%s: path too long",
 			       st->run_dir, GATE_SOCKET);
 	}
-	strcpy(sa.sun_path, g->sock_path);
 	g->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	unlinkat(st->run_dir_fd, GATE_SOCKET, 0);
 	if (g->listen < 0 ||

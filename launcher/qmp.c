@@ -59,9 +59,8 @@ int qmp_open(struct qmp *q, const char *path, int wait_s, struct vs_err *err)
 
 	q->fd = -1;
 	q->len = 0;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (fd_unix_addr(&sa, path) < 0)
 		return vs_errf(err, ENAMETOOLONG, "%s: path too long", path);
-	strcpy(sa.sun_path, path);
 	for (;;) {
 		q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (q->fd < 0)

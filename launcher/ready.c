@@ -108,9 +108,8 @@ static void try_connect(struct ready *r)
 	int fd;
 
 	(void)!read(r->timer, &ticks, sizeof(ticks));
-	if (strlen(r->path) >= sizeof(sa.sun_path))
+	if (fd_unix_addr(&sa, r->path) < 0)
 		return;
-	strcpy(sa.sun_path, r->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;

@@ -64,9 +64,8 @@ static pid_t start_target(uid_t id, const char *sock, const struct vs_filter *f)
 	pid_t pid;
 	char c;
 
-	if (strlen(sock) >= sizeof(sa.sun_path) || pipe2(p, O_CLOEXEC) < 0)
+	if (fd_unix_addr(&sa, sock) < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	strcpy(sa.sun_path, sock);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {

@@ -41,13 +41,14 @@ static void put(const char *path, const char *text, mode_t mode)
 
 static int bind_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rc;
+	struct sockaddr_un sa;
+	int fd, rc;
 
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+	if (fd_unix_addr(&sa, path) < 0)
 		return -1;
-	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
 	return rc;
