@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +19,7 @@
 #define MAX_KEYS 16
 
 enum kind { K_NONE, K_VMSEAL, K_EMULATOR, K_SANDBOX, K_CHAIN, K_SELINUX,
-	     K_DISK, K_N };
+	     K_MONITOR, K_DISK, K_N };
 
 struct conf_parse {
 	struct ini_reader rd;
@@ -212,6 +213,41 @@ static int set_group(struct conf_parse *p, char **val)
 				"'group' must be a group name or a number, not '%s'",
 				*val);
 	set_str(&p->cfg->group, val);
+	return 0;
+}
+
+/*
+ * Resolved here, not at launch: a group that does not exist is a mistake
+ * in this file, and `check` should name its line.  A number is a gid
+ * whether or not the group database names it.
+ */
+static int set_monitor_group(struct conf_parse *p, char **val)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long id;
+	int rc;
+
+	if (!conf_id_ok(*val))
+		return ini_fail(&p->rd, p->rd.line,
+				"'group' must be a group name or a number, not '%s'",
+				*val);
+	errno = 0;
+	id = strtoul(*val, &end, 10);
+	if (!*end) {
+		if (errno || id >= (gid_t)-1)
+			return ini_fail(&p->rd, p->rd.line,
+					"group %s is out of range", *val);
+		p->cfg->monitor_gid = (gid_t)id;
+	} else {
+		rc = getgrnam_r(*val, &gr, buf, sizeof(buf), &res);
+		if (rc || !res)
+			return ini_fail(&p->rd, p->rd.line,
+					"unknown group '%s'%s%s", *val,
+					rc ? ": " : "", rc ? strerror(rc) : "");
+		p->cfg->monitor_gid = res->gr_gid;
+	}
+	set_str(&p->cfg->monitor_group, val);
 	return 0;
 }
 
@@ -455,6 +491,10 @@ static const struct key selinux_keys[] = {
 	{ "backing-label", set_backing_label, false },
 };
 
+static const struct key monitor_keys[] = {
+	{ "group", set_monitor_group, false },
+};
+
 static const struct key disk_keys[] = {
 	{ "image", set_image, false },
 	{ "format", set_format, false },
@@ -476,6 +516,7 @@ static const struct {
 	[K_SANDBOX] = { "sandbox", sandbox_keys, ARRAY_SIZE(sandbox_keys) },
 	[K_CHAIN] = { "chain", chain_keys, ARRAY_SIZE(chain_keys) },
 	[K_SELINUX] = { "selinux", selinux_keys, ARRAY_SIZE(selinux_keys) },
+	[K_MONITOR] = { "monitor", monitor_keys, ARRAY_SIZE(monitor_keys) },
 	[K_DISK] = { "disk", disk_keys, ARRAY_SIZE(disk_keys) },
 };
 
@@ -626,6 +667,7 @@ void config_free(struct guest_config *cfg)
 	strv_free_array(cfg->allow);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->monitor_group);
 	strv_free_array(cfg->groups);
 	strv_free_array(cfg->keep_caps);
 	strv_free_array(cfg->roots);

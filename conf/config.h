@@ -120,6 +120,13 @@ struct guest_config {
 	char *image_label;	/* writable top images and their data files */
 	char *backing_label;	/* read-only and backing members */
 
+	/*
+	 * [monitor] group: the group (resolved when the config is read) that
+	 * may reach RUN/NAME/monitor.sock besides root; NULL: nobody else.
+	 */
+	char *monitor_group;
+	gid_t monitor_gid;
+
 	struct disk_config *disks;
 	size_t n_disks;
 };

@@ -1905,11 +1905,11 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	unlinkat(st->run_dir_fd, GATE_SOCKET, 0);
 	if (g->listen < 0 ||
 	    bind(g->listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    /* The group before the bits: 0660 only ever for that group. */
+	    fchownat(st->run_dir_fd, GATE_SOCKET, (uid_t)-1, st->group,
+		     AT_SYMLINK_NOFOLLOW) < 0 ||
 	    fchmodat(st->run_dir_fd, GATE_SOCKET,
 		     st->group != (gid_t)-1 ? 0660 : 0600, 0) < 0 ||
-	    fchownat(st->run_dir_fd, GATE_SOCKET, 0,
-		     st->group != (gid_t)-1 ? st->group : 0,
-		     AT_SYMLINK_NOFOLLOW) < 0 ||
 	    listen(g->listen, 16) < 0) {
 		int e = errno;
 

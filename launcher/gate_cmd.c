@@ -752,7 +752,12 @@ int cmd_gate(const struct cli *cli)
 		fprintf(stderr, "vmseal: '%s' is not a guest name\n", cli->arg);
 		return EXIT_USAGE;
 	}
-	if (rundir_running(cli->arg) != 1) {
+	rc = rundir_running(cli->arg);
+	/*
+	 * A [monitor] group member may not open RUN/NAME (0710) to see its
+	 * lock: the socket itself says (refused: not running).
+	 */
+	if (rc == 0 || (rc < 0 && rc != -EACCES)) {
 		fprintf(stderr, "vmseal: %s: not running\n", cli->arg);
 		return EXIT_UNAVAILABLE;
 	}

@@ -331,6 +331,29 @@ static int prepare_common(struct run *r, const struct guest_config *cfg,
 }
 
 /*
+ * A [monitor] group the emulator's user is in would hand the emulator its
+ * own monitor, through which vmseal opens files for it: refused.  Without
+ * a switch of users the emulator is vmseal's own uid and owns the socket
+ * anyway.
+ */
+static int monitor_group_check(const struct run *r,
+			       const struct guest_config *cfg,
+			       struct vs_err *err)
+{
+	bool in = r->privs.gid == cfg->monitor_gid;
+
+	for (size_t i = 0; i < r->privs.n_groups; i++)
+		in |= r->privs.groups[i] == cfg->monitor_gid;
+	if (r->privs.change && in)
+		return vs_errf(err, EINVAL,
+			       "%s: [monitor] group %s: the emulator's user %s "
+			       "is in it and would reach its own monitor",
+			       cfg->path, cfg->monitor_group,
+			       r->privs.user_name);
+	return 0;
+}
+
+/*
  * The monitor gate for a QEMU guest in the fdset dialect: its channel is
  * the descriptor after the plan's, its socket RUN/NAME/monitor.sock.
  */
@@ -356,6 +379,13 @@ static int prepare_gate(struct run *r, const struct guest_config *cfg)
 	if (r->rd.fd < 0 || !config_emulator_is_qemu(cfg) ||
 	    cfg->dialect != VS_DIALECT_FDSET)
 		return 0;
+	if (cfg->monitor_group) {
+		if (monitor_group_check(r, cfg, &err) < 0)
+			return run_fail(&err, EXIT_CONFIG);
+		if (rundir_open_to_group(&r->rd, cfg->monitor_gid, &err) < 0)
+			return run_fail(&err, EXIT_SANDBOX);
+		gs.group = cfg->monitor_gid;
+	}
 	if (gate_open(&gs, &r->gate, &r->gate_peer, &err) < 0)
 		return run_fail(&err, EXIT_SANDBOX);
 	gate_argv(r->gate, &r->argv);

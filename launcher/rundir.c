@@ -320,6 +320,16 @@ fail:
 	return rc;
 }
 
+int rundir_open_to_group(const struct rundir *rd, gid_t gid,
+			 struct vs_err *err)
+{
+	/* The group first: 0710 must never apply to the emulator's gid. */
+	if (fchown(rd->fd, (uid_t)-1, gid) < 0 || fchmod(rd->fd, 0710) < 0)
+		return vs_errnof(err, errno, "%s: cannot open it to group %u",
+				 rd->path, (unsigned)gid);
+	return 0;
+}
+
 /* "PID\n" into dirfd/file through a temporary and a rename. */
 static int write_pid_at(int dirfd, const char *file, pid_t pid)
 {

@@ -74,6 +74,17 @@ int rundir_take(const char *base, const char *name,
 		const struct rundir_owner *o, struct rundir *rd,
 		struct vs_err *err);
 
+/*
+ * [monitor] group: RUN/NAME gets group gid and mode 0710, so the group's
+ * members can reach RUN/NAME/monitor.sock (0660, root:gid) by name but
+ * not list the directory or reach a file without group bits (control.sock
+ * is 0600, the emulator's sockets follow its umask 022: no group write,
+ * so no connect).  The owner stays the emulator's user, who gains
+ * nothing; the caller refuses a group the emulator is in.
+ */
+int rundir_open_to_group(const struct rundir *rd, gid_t gid,
+			 struct vs_err *err);
+
 /* Writes "PID\n" to RUN/NAME/file, atomically. */
 int rundir_write_pid(const struct rundir *rd, const char *file, pid_t pid,
 		     struct vs_err *err);

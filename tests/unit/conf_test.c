@@ -787,6 +787,38 @@ static void test_selinux_keys(void)
 	free(s);
 }
 
+static void test_monitor_keys(void)
+{
+	struct guest_config *c;
+
+	c = accepts("no [monitor]", HDR, strlen(HDR));
+	ok(c && !c->monitor_group, "no monitor group by default");
+	config_free(c);
+	c = accepts("monitor group root", HDR "[monitor]\ngroup = root\n",
+		    strlen(HDR "[monitor]\ngroup = root\n"));
+	ok(c && c->monitor_group && !strcmp(c->monitor_group, "root") &&
+		   c->monitor_gid == 0,
+	   "group = root resolves to gid 0");
+	config_free(c);
+	c = accepts("monitor group number", HDR "[monitor]\ngroup = 4242\n",
+		    strlen(HDR "[monitor]\ngroup = 4242\n"));
+	ok(c && c->monitor_gid == 4242, "a number is the gid, named or not");
+	config_free(c);
+	rejects("unknown monitor group",
+		HDR "[monitor]\n\ngroup = vmseal-no-such-group\n",
+		FILE_NAME ":5", "unknown group 'vmseal-no-such-group'");
+	rejects("monitor group not a name", HDR "[monitor]\ngroup = a b\n",
+		FILE_NAME ":4", "must be a group name or a number");
+	rejects("monitor gid out of range",
+		HDR "[monitor]\ngroup = 4294967295\n", FILE_NAME ":4",
+		"out of range");
+	rejects("unknown monitor key", HDR "[monitor]\nmode = 0666\n",
+		FILE_NAME ":4", "unknown key 'mode' in [monitor]");
+	rejects("duplicate [monitor]",
+		HDR "[monitor]\ngroup = root\n[monitor]\n", FILE_NAME ":5",
+		"duplicate section [monitor]");
+}
+
 static void test_identity_keys(void)
 {
 	static const char text[] = HDR "[sandbox]\nuser = nobody\n"
@@ -833,6 +865,7 @@ int main(void)
 	test_names();
 	test_chain_keys();
 	test_selinux_keys();
+	test_monitor_keys();
 	test_identity_keys();
 	return tap_done();
 }
