@@ -91,9 +91,18 @@ struct chain_member {
 	size_t n_extents;
 };
 
+struct chain_strings;
+
 struct chain {
 	struct chain_member *m;	/* m[0] is the top, m[n-1] the base */
 	size_t n;
+	/*
+	 * The blocks a walk carves its members' strings from (paths, header
+	 * names), freed with the chain: one allocation per member and name
+	 * was a tenth of a deep chain's walk.  NULL: every string is its own
+	 * allocation (a chain put together by hand).
+	 */
+	struct chain_strings *strings;
 };
 
 struct chain_opts {

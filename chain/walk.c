@@ -81,6 +81,77 @@ struct seen {
 	const char *path;	/* owned by the chain */
 };
 
+/*
+ * The chain's strings, bump-allocated from blocks that chain_free()
+ * releases together: a member's path, its normalised path when that
+ * differs, and its header's names.
+ */
+struct chain_strings {
+	struct chain_strings *next;
+	size_t used, cap;
+	char data[];
+};
+
+#define STRINGS_FIRST (4096 - sizeof(struct chain_strings) - 16)
+#define STRINGS_MAX (256 * 1024)
+
+static char *str_alloc(struct chain *c, size_t n)
+{
+	struct chain_strings *b = c->strings;
+	char *p;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = b ? b->cap * 2 : STRINGS_FIRST;
+
+		if (cap > STRINGS_MAX)
+			cap = STRINGS_MAX;
+		if (cap < n)
+			cap = n;
+		b = xmalloc(sizeof(*b) + cap);
+		b->next = c->strings;
+		b->used = 0;
+		b->cap = cap;
+		c->strings = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static char *str_dup(struct chain *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(str_alloc(c, n), s, n);
+}
+
+/* path_combine() into the chain's strings. */
+static char *str_combine(struct chain *c, const char *image, const char *name)
+{
+	const char *slash = strrchr(image, '/');
+	size_t dir, n;
+	char *out;
+
+	if (name[0] == '/' || !slash)
+		return str_dup(c, name);
+	dir = (size_t)(slash - image + 1);
+	n = strlen(name) + 1;
+	out = str_alloc(c, dir + n);
+	memcpy(out, image, dir);
+	memcpy(out + dir, name, n);
+	return out;
+}
+
+static void strings_free(struct chain *c)
+{
+	while (c->strings) {
+		struct chain_strings *b = c->strings;
+
+		c->strings = b->next;
+		free(b);
+	}
+}
+
 static const char *file_type(mode_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -349,11 +420,10 @@ static int blockdev_size(int fd, uint64_t *size)
  * and loop checks on that handle, and only then an open of the inode.
  * Each check in order; a message is formatted only when one fails.
  */
-static int open_file(struct walk *w, char *path_in, int mode,
+static int open_file(struct walk *w, char *path, int mode,
 		     const struct ref *ref, struct chain_file *f)
 {
-	_cleanup_free_ char *path = path_in;
-	_cleanup_free_ char *real = NULL;
+	char *real;
 	_cleanup_fd_ int opath = -1;
 	_cleanup_fd_ int fd = -1;
 	const struct root *rt;
@@ -362,10 +432,18 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	struct stat st;
 	int r;
 
-	real = path_normalize(path);
-	if (!real)
-		return file_err(w, ref, path, NULL, true, EINVAL,
-				"climbs above /");
+	/* Usually the same string: kept once. */
+	if (path_is_normal(path)) {
+		real = path;
+	} else {
+		char *n = path_normalize(path);
+
+		if (!n)
+			return file_err(w, ref, path, NULL, true, EINVAL,
+					"climbs above /");
+		real = str_dup(w->c, n);
+		free(n);
+	}
 	rt = find_root(w, real, &rest);
 	if (!rt)
 		return file_err(w, ref, path, real, true, EACCES,
@@ -431,15 +509,8 @@ static int open_file(struct walk *w, char *path_in, int mode,
 	}
 
 	memset(f, 0, sizeof(*f));
-	/* Usually the same string: kept once (see free_real()). */
-	if (strcmp(real, path) == 0) {
-		free(real);
-		real = NULL;
-		f->real_path = path;
-	} else {
-		f->real_path = steal_ptr(&real);
-	}
-	f->path = steal_ptr(&path);
+	f->real_path = real;
+	f->path = path;
 	f->fd = steal_fd(&fd);
 	f->open_flags = mode;
 	f->st = st;
@@ -456,21 +527,25 @@ static void free_real(char *real_path, const char *path)
 		free(real_path);
 }
 
-static void file_free(struct chain_file *f)
+/* own_strings: the strings are the file's own, not the chain's blocks. */
+static void file_free(struct chain_file *f, bool own_strings)
 {
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
-	free(f->name);
-	free_real(f->real_path, f->path);
-	free(f->path);
+	if (own_strings) {
+		free(f->name);
+		free_real(f->real_path, f->path);
+		free(f->path);
+	}
 }
 
 /* The decoder's answer, kept compact in the member (taking extents). */
-static void keep_info(struct member_info *m, struct image_info *in)
+static void keep_info(struct chain *c, struct member_info *m,
+		      struct image_info *in)
 {
 	size_t nb = strlen(in->backing_name), nd = strlen(in->data_file_name);
-	char *names = xmalloc(nb + nd + 2);
+	char *names = str_alloc(c, nb + nd + 2);
 
 	memcpy(names, in->backing_name, nb + 1);
 	memcpy(names + nb + 1, in->data_file_name, nd + 1);
@@ -573,7 +648,7 @@ static int read_header(struct walk *w, struct chain_member *m,
 		}
 	}
 	if (r == 0)
-		keep_info(&m->info, &w->scratch);
+		keep_info(w->c, &m->info, &w->scratch);
 	if (r == 0) {
 		/* What the record compares: the bytes this decision rests on. */
 		m->header_len = m->info.header_used < (size_t)got ?
@@ -638,11 +713,11 @@ static int add_data_file(struct walk *w, size_t idx)
 	r = check_name(w, &ref, m->info.data_file_name);
 	if (r)
 		return r;
-	r = open_file(w, path_combine(m->path, m->info.data_file_name),
+	r = open_file(w, str_combine(w->c, m->path, m->info.data_file_name),
 		      m->open_flags, &ref, &f);
 	if (r)
 		return r;
-	f.name = xstrdup(m->info.data_file_name);
+	f.name = m->info.data_file_name;
 	w->c->m[idx].data_file = xmalloc(sizeof(f));
 	*w->c->m[idx].data_file = f;
 	return 0;
@@ -686,11 +761,11 @@ static int add_extents(struct walk *w, size_t idx)
 		set_ref(&ref, m, e->name, e->line_offset, "extent file");
 		r = check_name(w, &ref, e->name);
 		if (r == 0)
-			r = open_file(w, path_combine(m->path, e->name),
+			r = open_file(w, str_combine(w->c, m->path, e->name),
 				      m->open_flags, &ref, &m->extents[k]);
 		if (r)
 			return r;
-		m->extents[k].name = xstrdup(e->name);
+		m->extents[k].name = str_dup(w->c, e->name);
 		m->n_extents = k + 1;
 		if (strstr(e->type, "SPARSE"))
 			sparse_grain(&m->extents[k]);
@@ -820,7 +895,7 @@ static int follow_backing(struct walk *w)
 		from_config = true;
 	}
 	/* QEMU's rule: relative to the directory of the naming image. */
-	return add_member(w, path_combine(p->path, name), fmt, depth,
+	return add_member(w, str_combine(w->c, p->path, name), fmt, depth,
 			  from_config, &ref);
 }
 
@@ -839,6 +914,7 @@ int chain_resolve(const char *image, enum vs_format fmt,
 	vs_err_clear(err);
 	out->m = NULL;
 	out->n = 0;
+	out->strings = NULL;
 	if (image[0] != '/')
 		return ref_err(&w, &ref, image, EINVAL,
 			       "image path is not absolute");
@@ -848,9 +924,20 @@ int chain_resolve(const char *image, enum vs_format fmt,
 
 	r = roots_open(&w);
 	if (r == 0) {
+		/*
+		 * Room for the deepest chain allowed, at once: growing the
+		 * array copied a deep chain's members into fresh pages over
+		 * and over (realloc), and the space not used is never touched
+		 * (a large block is mapped, and pages come as they are
+		 * written).
+		 */
+		w.cap = (size_t)opts->max_depth + 1;
+		if (opts->top_only)
+			w.cap = 1;
+		out->m = xreallocarray(NULL, w.cap, sizeof(*out->m));
 		w.buf_size = VS_HEADER_READ;
 		w.buf = xmalloc(w.buf_size);
-		r = add_member(&w, xstrdup(image), fmt, 0, false, &ref);
+		r = add_member(&w, str_dup(out, image), fmt, 0, false, &ref);
 		while (r == 0 && !opts->top_only &&
 		       out->m[out->n - 1].info.has_backing)
 			r = follow_backing(&w);
@@ -870,32 +957,24 @@ static int fd_member(struct walk *w, int fd, size_t i, enum vs_format fmt,
 	int fl = fcntl(fd, F_GETFL), own;
 	struct chain_member *m;
 	struct stat st;
-	char *name = xasprintf("fd:%d", fd);
+	char *name;
 	int r;
 
-	vs_err_ctx(w->err, "%s", name);
-	if (fl < 0 || (fl & O_PATH)) {
-		free(name);
+	vs_err_ctx(w->err, "fd:%d", fd);
+	if (fl < 0 || (fl & O_PATH))
 		return vs_errf(w->err, EBADF, "not an open descriptor of this process");
-	}
 	if ((fl & O_ACCMODE) == O_WRONLY ||
-	    (writable && (fl & O_ACCMODE) != O_RDWR)) {
-		free(name);
+	    (writable && (fl & O_ACCMODE) != O_RDWR))
 		return vs_errf(w->err, EACCES,
 			       "open %s, but this node needs %s",
 			       (fl & O_ACCMODE) == O_WRONLY ? "write-only" : "read-only",
 			       writable ? "read-write (or readonly=on)" : "read");
-	}
 	if (fstat(fd, &st) < 0 ||
-	    !(S_ISREG(st.st_mode) || (allow_blockdev && S_ISBLK(st.st_mode)))) {
-		free(name);
+	    !(S_ISREG(st.st_mode) || (allow_blockdev && S_ISBLK(st.st_mode))))
 		return vs_errf(w->err, EINVAL, "not a regular file (%s)",
 			       file_type(st.st_mode));
-	}
-	if (already_in_chain(w, &st)) {
-		free(name);
+	if (already_in_chain(w, &st))
 		return vs_errf(w->err, ELOOP, "the same file twice in one chain");
-	}
 	/* A backing member read-only even when handed over read-write. */
 	if (writable || (fl & O_ACCMODE) == O_RDONLY) {
 		own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -905,10 +984,13 @@ static int fd_member(struct walk *w, int fd, size_t i, enum vs_format fmt,
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 		own = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	}
-	if (own < 0) {
-		r = -errno;
-		free(name);
-		return vs_errnof(w->err, -r, "cannot take the descriptor");
+	if (own < 0)
+		return vs_errnof(w->err, errno, "cannot take the descriptor");
+	{
+		char n[24];
+
+		snprintf(n, sizeof(n), "fd:%d", fd);
+		name = str_dup(w->c, n);
 	}
 	if (w->c->n == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 4;
@@ -954,6 +1036,9 @@ int chain_from_fds(const int *fds, const enum vs_format *fmts, size_t n,
 	vs_err_clear(err);
 	out->m = NULL;
 	out->n = 0;
+	out->strings = NULL;
+	w.cap = n;
+	out->m = xreallocarray(NULL, n, sizeof(*out->m));
 	w.buf_size = VS_HEADER_READ;
 	w.buf = xmalloc(w.buf_size);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -997,23 +1082,28 @@ void chain_close_fds(struct chain *c)
 
 void chain_free(struct chain *c)
 {
+	bool own = !c->strings;
+
 	chain_close_fds(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct chain_member *m = &c->m[i];
 
-		free_real(m->real_path, m->path);
-		free(m->path);
+		if (own) {
+			free_real(m->real_path, m->path);
+			free(m->path);
+			/* One block holds both names. */
+			free(m->info.backing_name);
+		}
 		if (m->data_file)
-			file_free(m->data_file);
+			file_free(m->data_file, own);
 		free(m->data_file);
 		for (size_t k = 0; k < m->n_extents; k++)
-			file_free(&m->extents[k]);
+			file_free(&m->extents[k], own);
 		free(m->extents);
 		free(m->info.extents);
-		/* One block holds both names. */
-		free(m->info.backing_name);
 	}
 	free(c->m);
+	strings_free(c);
 	c->m = NULL;
 	c->n = 0;
 }

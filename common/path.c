@@ -74,6 +74,27 @@ char *path_normalize(const char *path)
 	return out;
 }
 
+bool path_is_normal(const char *path)
+{
+	const char *p = path;
+
+	if (p[0] != '/')
+		return false;
+	if (!p[1])
+		return true;
+	/* p is at a slash; the component after it must be a real name. */
+	while (*p) {
+		const char *c = ++p;
+
+		while (*p && *p != '/')
+			p++;
+		if (p == c || (c[0] == '.' && (p - c == 1 ||
+						(p - c == 2 && c[1] == '.'))))
+			return false;
+	}
+	return true;
+}
+
 bool path_is_beneath(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);

@@ -20,6 +20,13 @@ char *path_combine(const char *image, const char *name);
  */
 char *path_normalize(const char *path);
 
+/*
+ * True when path_normalize(path) would return path itself: absolute, no
+ * empty, "." or ".." component, no trailing slash.  Lets a walker keep a
+ * name that needs no normalising without copying it.
+ */
+bool path_is_normal(const char *path);
+
 /* True when path is dir or lies beneath it, compared by whole components. */
 bool path_is_beneath(const char *path, const char *dir);
 

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ .path = "/i/base.raw", .real_path = "/i/base.raw",
 		  .info = { .format = VS_FMT_RAW }, .fd = -1, .depth = 1 },
 	};
-	struct chain c = { m, 2 };
+	struct chain c = { .m = m, .n = 2 };
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o;
 	char why[256];

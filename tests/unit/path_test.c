@@ -43,11 +43,54 @@ static void sub(char *out, size_t len, const char *rel)
 	snprintf(out, len, "%s/%s", base, rel);
 }
 
+/*
+ * path_is_normal() against path_normalize() on every path of up to 8
+ * bytes over '/', '.' and 'a': true exactly when normalising is a no-op.
+ */
+static void normal_agrees(void)
+{
+	static const char alpha[] = "/.a";
+	char p[9];
+	unsigned bad = 0, normal = 0, total = 0;
+
+	for (size_t len = 1; len <= 8; len++) {
+		size_t count = 1;
+
+		for (size_t i = 0; i < len; i++)
+			count *= 3;
+		for (size_t v = 0; v < count; v++) {
+			char *n;
+			bool want;
+
+			for (size_t i = 0, x = v; i < len; i++, x /= 3)
+				p[i] = alpha[x % 3];
+			p[len] = '\0';
+			n = path_normalize(p);
+			want = n && strcmp(n, p) == 0;
+			free(n);
+			if (path_is_normal(p) != want && bad++ < 5)
+				tap_diag("path_is_normal(\"%s\") is %d", p, !want);
+			normal += want;
+			total++;
+		}
+	}
+	ok(!bad && normal > 100,
+	   "path_is_normal agrees with path_normalize on %u paths (%u normal)",
+	   total, normal);
+	ok(path_is_normal("/") && path_is_normal("/a/..b/.c") &&
+	   !path_is_normal("/a/") && !path_is_normal("/a//b") &&
+	   !path_is_normal("/a/./b") && !path_is_normal("/a/..") &&
+	   !path_is_normal("a/b") && !path_is_normal(""),
+	   "path_is_normal on the usual cases");
+}
+
 int main(void)
 {
 	char tree[512], p[512];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int s;
+
+	normal_agrees();
 
 	if (!mkdtemp(base)) {
 		ok(0, "mkdtemp: %s", strerror(errno));
