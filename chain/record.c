@@ -564,6 +564,8 @@ static void put_disk(struct jw *w, const struct record_disk *d)
 	put_str(w, "name", d->name);
 	put_str(w, "image", d->image);
 	put_str(w, "format", d->format);
+	if (d->live)
+		put_str(w, "live", d->live);
 	put_chain(w, JW_K("chain"), d->chain);
 	jw_close(w, '}', true);
 }
@@ -924,10 +926,29 @@ int record_compare(struct json_object *rec, const char *disk,
 	return RECORD_SAME;
 }
 
+/* The record's entry for disk name, or NULL. */
+static struct json_object *disk_entry(struct json_object *rec,
+				      const char *name)
+{
+	struct json_object *disks = get(rec, "disks");
+
+	for (size_t i = 0; disks && json_object_is_type(disks, json_type_array) &&
+			   i < json_object_array_length(disks);
+	     i++) {
+		struct json_object *d = json_object_array_get_idx(disks, i);
+		const char *n = get_str(d, "name");
+
+		if (n && !strcmp(n, name))
+			return d;
+	}
+	return NULL;
+}
+
 int record_pin_disk(const char *path, const char *guest,
 		    const struct record_disk *d, struct vs_err *err)
 {
-	struct json_object *old = NULL;
+	struct json_object *old = NULL, *was;
+	struct record_disk nd = *d;
 	char *text;
 	int r;
 
@@ -935,8 +956,40 @@ int record_pin_disk(const char *path, const char *guest,
 	if (r < 0 && r != -ENOENT && r != -EINVAL)
 		return r;
 	vs_err_clear(err);
-	text = record_text_with(guest, d, 1, old ? get(old, "disks") : NULL,
+	/* A live disk keeps the image it came with through its snapshots. */
+	was = old ? disk_entry(old, d->name) : NULL;
+	if (!nd.image && was && get_str(was, "live")) {
+		nd.image = get_str(was, "image");
+		nd.format = get_str(was, "format");
+	}
+	if (!nd.image && d->chain->n) {
+		nd.image = d->chain->m[0].path;
+		nd.format = vs_format_name(d->chain->m[0].info.format);
+	}
+	text = record_text_with(guest, &nd, 1, old ? get(old, "disks") : NULL,
 				d->name);
+	r = record_write(path, text, err);
+	free(text);
+	json_object_put(old);
+	return r;
+}
+
+int record_drop_disk(const char *path, const char *guest, const char *name,
+		     struct vs_err *err)
+{
+	struct json_object *old = NULL;
+	char *text;
+	int r;
+
+	r = record_load(path, &old, err);
+	if (r == -ENOENT || (r == 0 && !disk_entry(old, name))) {
+		vs_err_clear(err);
+		json_object_put(old);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	text = record_text_with(guest, NULL, 0, get(old, "disks"), name);
 	r = record_write(path, text, err);
 	free(text);
 	json_object_put(old);

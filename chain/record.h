@@ -43,9 +43,20 @@ struct record_disk {
 	const char *image;
 	const char *format;
 	const struct chain *chain;
+	/*
+	 * NULL for a disk of the config; "hot-plug" for a disk attached
+	 * while the guest runs (name: its disk or device id), "medium" for
+	 * what a removable device holds (name: the device's id).  Written as
+	 * the disk's "live" key: `run` rewrites the record from the config,
+	 * so such entries last until the guest's next start at most.
+	 */
+	const char *live;
 };
 
-/* {"version": 2, "guest": NAME, "disks": [{name, image, format, chain}]} */
+/*
+ * {"version": 2, "guest": NAME, "disks": [{name, image, format[, live],
+ * chain}]}
+ */
 char *record_text(const char *guest, const struct record_disk *disks,
 		  size_t n);
 
@@ -91,5 +102,16 @@ int record_compare(struct json_object *rec, const char *disk,
  */
 int record_pin_disk(const char *path, const char *guest,
 		    const struct record_disk *d, struct vs_err *err);
+/*
+ * (A live disk's d->image and d->format may be NULL: kept from its entry
+ * in the record, else its chain's top.)
+ */
+
+/*
+ * A live disk left the guest (detach, eject): its entry leaves the record
+ * at path, the others are kept.  0 (also when it had none) or -errno.
+ */
+int record_drop_disk(const char *path, const char *guest, const char *name,
+		     struct vs_err *err);
 
 #endif

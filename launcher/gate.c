@@ -39,135 +39,11 @@
 #include "launcher/plan.h"
 #include "launcher/rundir.h"
 
-/* The gate's own fd sets start here, far above the plan's. */
-#define GATE_FIRST_SET 1000
-/* A client that does not read its replies is dropped past this. */
-#define CLIENT_OUT_MAX (64 * 1024 * 1024)
-#define JOB_FDS_MAX 16
-
-struct client {
-	int fd;
-	unsigned gen;		/* tells a reconnected slot from the old one */
-	struct gate_framer in;
-	bool greeted, caps;
-	char *out;
-	size_t out_len, out_cap;
-	int fds[4];		/* received with SCM_RIGHTS, for getfd/add-fd */
-	int nfds;
-};
-
-/* Where an answer goes and what follows it. */
-struct pending {
-	uint64_t tag;
-	int client;		/* -1: the gate's own command */
-	unsigned gen;
-	char *id;
-	enum gate_after after;
-	char node[128], node2[128];
-	/* add-fd of a job's O_RDWR descriptor: remember its number. */
-	int set;
-	char job[128];
-	bool add_nodes;		/* blockdev-add: record its nodes */
-};
-
-struct qitem {
-	char *data;
-	size_t len, off;
-	int fds[1];
-	int nfds;
-	struct pending p;
-};
-
-struct fdset {
-	int id;
-	char *path;		/* real path of the image */
-	int opath;		/* O_PATH of the inode: reopened, never looked up */
-	bool ours;		/* added by the gate (removed on blockdev-del) */
-	bool has_rw;		/* an O_RDWR descriptor is in the set for good */
-	/*
-	 * That descriptor's number in QEMU when vmseal passed it at launch
-	 * beside a read-only twin (auto-read-only), else -1: removed once
-	 * the node is only read (a backing member), so that its image locks
-	 * go with it and each job gets a fresh one.
-	 */
-	int rw_number;
-	bool rw_known;		/* rw_number is QEMU's (query-fdsets) */
-	bool drop_rw;		/* read-only at launch: dropped once running */
-	struct {
-		char job[128];
-		int fd;		/* QEMU's number, -1 until add-fd answered */
-	} jobfd[JOB_FDS_MAX];
-	size_t n_jobfd;
-};
-
-struct node {
-	char *name;
-	int set;		/* file node: its set; 0 for a format node */
-	char *file;		/* format node: its file child's node */
-	char *backing;		/* format node: its backing node or NULL */
-	char *driver;		/* its block driver (qcow2, raw, file, ...) */
-};
-
-struct gate {
-	int qemu;		/* our end of the private channel */
-	int qemu_number;	/* QEMU's end, as numbered in the emulator */
-	int listen;
-	bool own_socket;	/* listen is RUN/NAME/monitor.sock */
-	char *sock_path;
-	char *name;
-	char *run_dir;
-	char *run_base;		/* RUN: other guests' RUN/.chains/NAME */
-	int run_dir_fd;
-	struct strv roots;
-	unsigned max_depth;
-	bool allow_blockdev;
-	enum vs_format backing_format;
-	char *greeting;
-	bool caps_sent;
-	/*
-	 * QEMU answered the gate's qmp_capabilities: its main loop runs,
-	 * so every -device on the command line was created.
-	 */
-	bool caps_done;
-	bool running;		/* QEMU said RESUME: removed fds are closed */
-	struct client c[GATE_CLIENTS_MAX];
-	unsigned gen;
-	/* To QEMU, head first; in_flight is the head while it waits. */
-	struct qitem *q;
-	size_t nq, capq;
-	bool in_flight;
-	char rbuf[GATE_MSG_MAX];
-	size_t rlen;
-	uint64_t next_tag;
-	struct fdset *sets;
-	size_t nsets;
-	int next_set;
-	struct node *nodes;
-	size_t nnodes;
-	/* Sets whose descriptors the current command queued. */
-	size_t mark_q, mark_sets;
-	int writable_fd;	/* RUN/NAME/writable */
-	/* Each disk's active (top) format node, as jobs move it. */
-	struct strv disk_names, disk_active;
-	struct job *jobs;
-	size_t njobs;
-	/* Told when a disk's chain changed (the chain record). */
-	void (*changed)(void *arg, const char *disk, const char *active,
-			const char *format);
-	void *changed_arg;
-};
-
-/* A block job the gate saw start: what its end changes in the graph. */
-struct job {
-	char *id;
-	char *cmd;		/* block-stream, block-commit, blockdev-mirror */
-	char *device, *top, *base, *target;
-	bool complete;		/* job-complete was asked: a pivot */
-};
+#include "launcher/gate_priv.h"
 
 /* ---- bookkeeping -------------------------------------------------------- */
 
-static struct node *node_find(struct gate *g, const char *name)
+struct node *gate_node_find(struct gate *g, const char *name)
 {
 	for (size_t i = 0; i < g->nnodes; i++)
 		if (!strcmp(g->nodes[i].name, name))
@@ -175,9 +51,9 @@ static struct node *node_find(struct gate *g, const char *name)
 	return NULL;
 }
 
-static struct node *node_put(struct gate *g, const char *name)
+struct node *gate_node_put(struct gate *g, const char *name)
 {
-	struct node *n = node_find(g, name);
+	struct node *n = gate_node_find(g, name);
 
 	if (n)
 		return n;
@@ -190,7 +66,7 @@ static struct node *node_put(struct gate *g, const char *name)
 
 static void node_drop(struct gate *g, const char *name)
 {
-	struct node *n = node_find(g, name);
+	struct node *n = gate_node_find(g, name);
 
 	if (!n)
 		return;
@@ -201,7 +77,7 @@ static void node_drop(struct gate *g, const char *name)
 	*n = g->nodes[--g->nnodes];
 }
 
-static struct fdset *set_find(struct gate *g, int id)
+struct fdset *gate_set_find(struct gate *g, int id)
 {
 	for (size_t i = 0; i < g->nsets; i++)
 		if (g->sets[i].id == id)
@@ -234,7 +110,7 @@ static void set_free(struct fdset *s)
 
 static void set_drop(struct gate *g, int id)
 {
-	struct fdset *s = set_find(g, id);
+	struct fdset *s = gate_set_find(g, id);
 
 	if (!s)
 		return;
@@ -243,14 +119,14 @@ static void set_drop(struct gate *g, int id)
 }
 
 /* The set behind a format or file node, following the file child. */
-static struct fdset *node_set(struct gate *g, const char *name)
+struct fdset *gate_node_set(struct gate *g, const char *name)
 {
-	struct node *n = node_find(g, name);
+	struct node *n = gate_node_find(g, name);
 
 	for (int hops = 0; n && hops < 4; hops++) {
 		if (n->set)
-			return set_find(g, n->set);
-		n = n->file ? node_find(g, n->file) : NULL;
+			return gate_set_find(g, n->set);
+		n = n->file ? gate_node_find(g, n->file) : NULL;
 	}
 	return NULL;
 }
@@ -638,7 +514,7 @@ static int op_output(void *ctx, const char *path, char *why, size_t n)
 
 static const char *op_node_path(void *ctx, const char *node)
 {
-	struct fdset *s = node_set(ctx, node);
+	struct fdset *s = gate_node_set(ctx, node);
 
 	return s ? s->path : NULL;
 }
@@ -653,7 +529,7 @@ static const char *op_path_node(void *ctx, const char *path)
 
 		if (g->nodes[i].set)
 			continue; /* a format node is wanted */
-		s = node_set(g, g->nodes[i].name);
+		s = gate_node_set(g, g->nodes[i].name);
 		if (s && !strcmp(s->path, norm))
 			return g->nodes[i].name;
 	}
@@ -759,7 +635,7 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 			 "\"locking\": \"off\"}",
 			 m->blockdev ? "host_device" : "file", fnode, set);
 		internal(g, "blockdev-add", args, -1, 0, NULL);
-		nd = node_put(g, fnode);
+		nd = gate_node_put(g, fnode);
 		nd->set = set;
 		if (i + 1 < c.n)
 			snprintf(args, sizeof(args),
@@ -774,7 +650,7 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 				 "\"backing\": null}",
 				 vs_format_name(m->info.format), fnm, fnode);
 		internal(g, "blockdev-add", args, -1, 0, NULL);
-		nd = node_put(g, fnm);
+		nd = gate_node_put(g, fnm);
 		nd->file = xstrdup(fnode);
 		nd->driver = xstrdup(vs_format_name(m->info.format));
 		if (i + 1 < c.n) {
@@ -799,7 +675,7 @@ static int op_writable(void *ctx, const char *node, const char *job, char *why,
 		       size_t n)
 {
 	struct gate *g = ctx;
-	struct fdset *s = node_set(g, node);
+	struct fdset *s = gate_node_set(g, node);
 	int fd;
 
 	if (!s || s->has_rw)
@@ -840,7 +716,7 @@ static bool op_own_set(void *ctx, int64_t set)
 {
 	struct gate *g = ctx;
 
-	return set_find(g, (int)set) != NULL ||
+	return gate_set_find(g, (int)set) != NULL ||
 	       (set >= GATE_FIRST_SET && set < g->next_set);
 }
 
@@ -878,7 +754,7 @@ static void register_nodes(struct gate *g, struct json_object *o)
 	if (json_object_object_get_ex(o, "filename", &v))
 		fn = json_object_get_string(v);
 	if (name && drv) {
-		struct node *n = node_put(g, name);
+		struct node *n = gate_node_put(g, name);
 
 		free(n->driver);
 		n->driver = xstrdup(drv);
@@ -983,7 +859,7 @@ static void job_started(struct gate *g, const char *sent)
 }
 
 /* The disk whose active node is node, or -1. */
-static int disk_of_active(struct gate *g, const char *node)
+int gate_disk_of_active(struct gate *g, const char *node)
 {
 	for (size_t i = 0; node && i < g->disk_active.n; i++)
 		if (!strcmp(g->disk_active.v[i], node))
@@ -991,7 +867,7 @@ static int disk_of_active(struct gate *g, const char *node)
 	return -1;
 }
 
-static void set_active(struct gate *g, int disk, const char *node)
+void gate_set_active(struct gate *g, int disk, const char *node)
 {
 	free(g->disk_active.v[disk]);
 	g->disk_active.v[disk] = xstrdup(node);
@@ -999,25 +875,12 @@ static void set_active(struct gate *g, int disk, const char *node)
 
 static void set_backing(struct gate *g, const char *node, const char *backing)
 {
-	struct node *n = node ? node_find(g, node) : NULL;
+	struct node *n = node ? gate_node_find(g, node) : NULL;
 
 	if (!n)
 		return;
 	free(n->backing);
 	n->backing = backing ? xstrdup(backing) : NULL;
-}
-
-/* Every disk's active layer, to whoever keeps the chain record. */
-static void chain_changed(struct gate *g)
-{
-	for (size_t i = 0; g->changed && i < g->disk_names.n; i++) {
-		struct node *n = node_find(g, g->disk_active.v[i]);
-		struct fdset *s = node_set(g, g->disk_active.v[i]);
-
-		if (n && s && n->driver)
-			g->changed(g->changed_arg, g->disk_names.v[i], s->path,
-				   n->driver);
-	}
 }
 
 /* A job completed without error: the graph QEMU now has. */
@@ -1032,9 +895,9 @@ static void job_completed(struct gate *g, struct job *j)
 		bool active = !j->top || (dev && !strcmp(j->top, dev));
 
 		if (active) {
-			disk = disk_of_active(g, dev);
+			disk = gate_disk_of_active(g, dev);
 			if (j->complete && disk >= 0 && j->base)
-				set_active(g, disk, j->base);
+				gate_set_active(g, disk, j->base);
 		} else {
 			const char *over = op_overlay_of(g, j->top);
 
@@ -1046,13 +909,13 @@ static void job_completed(struct gate *g, struct job *j)
 			}
 		}
 	} else if (!strcmp(j->cmd, "blockdev-mirror")) {
-		disk = disk_of_active(g, dev);
+		disk = gate_disk_of_active(g, dev);
 		if (j->complete && disk >= 0 && j->target)
-			set_active(g, disk, j->target);
+			gate_set_active(g, disk, j->target);
 	} else {
 		return;
 	}
-	chain_changed(g);
+	gate_chain_changed(g);
 }
 
 /* x-vmseal-query-disks: each disk's active node and its chain. */
@@ -1071,8 +934,8 @@ static char *query_disks(struct gate *g)
 		json_object_object_add(d, "active", json_object_new_string(n));
 		for (int hops = 0; n && hops < 4096; hops++) {
 			struct json_object *m = json_object_new_object();
-			struct node *nd = node_find(g, n);
-			struct fdset *st = node_set(g, n);
+			struct node *nd = gate_node_find(g, n);
+			struct fdset *st = gate_node_set(g, n);
 
 			json_object_object_add(m, "node", json_object_new_string(n));
 			if (nd && nd->file)
@@ -1150,7 +1013,7 @@ static void learn_fdsets(struct gate *g, const char *line)
 		struct fdset *s;
 
 		if (!json_object_object_get_ex(e, "fdset-id", &v) ||
-		    !(s = set_find(g, json_object_get_int(v))) ||
+		    !(s = gate_set_find(g, json_object_get_int(v))) ||
 		    s->rw_number < 0 || !json_object_object_get_ex(e, "fds", &fds))
 			continue;
 		for (size_t k = 0; k < json_object_array_length(fds); k++) {
@@ -1175,14 +1038,14 @@ static void learn_fdsets(struct gate *g, const char *line)
 /* overlay now sits on node: the disk whose active node was node moves up. */
 static void snapshot_done(struct gate *g, const char *node, const char *overlay)
 {
-	struct node *n = node_put(g, overlay);
-	int disk = disk_of_active(g, node);
+	struct node *n = gate_node_put(g, overlay);
+	int disk = gate_disk_of_active(g, node);
 
 	free(n->backing);
 	n->backing = xstrdup(node);
 	if (disk >= 0)
-		set_active(g, disk, overlay);
-	drop_rw(g, node_set(g, node));
+		gate_set_active(g, disk, overlay);
+	drop_rw(g, gate_node_set(g, node));
 }
 
 static void after_success(struct gate *g, const struct qitem *it)
@@ -1191,8 +1054,8 @@ static void after_success(struct gate *g, const struct qitem *it)
 
 	switch (p->after) {
 	case GATE_AFTER_DEL: {
-		struct node *n = node_find(g, p->node);
-		struct fdset *s = n && n->set ? set_find(g, n->set) : NULL;
+		struct node *n = gate_node_find(g, p->node);
+		struct fdset *s = n && n->set ? gate_set_find(g, n->set) : NULL;
 
 		if (s && s->ours) {
 			char args[64];
@@ -1231,10 +1094,17 @@ static void after_success(struct gate *g, const struct qitem *it)
 			}
 			json_object_put(o);
 		}
-		chain_changed(g);
+		gate_chain_changed(g);
 		break;
 	case GATE_AFTER_JOB:
 		job_started(g, it->data);
+		break;
+	case GATE_AFTER_MEDIUM:
+		internal(g, "query-block", NULL, -1, 0, NULL)->p.after =
+			GATE_AFTER_MEDIUM;
+		break;
+	case GATE_AFTER_DEVICE:
+		gate_live_after(g, p);
 		break;
 	default:
 		break;
@@ -1279,6 +1149,16 @@ static void on_event(struct gate *g, const char *line, size_t len)
 		drop_launch_rw(g);
 	}
 	if (json_object_object_get_ex(o, "event", &v) &&
+	    (ev = json_object_get_string(v)) && !strcmp(ev, "DEVICE_DELETED") &&
+	    json_object_object_get_ex(o, "data", &d)) {
+		if (json_object_object_get_ex(d, "device", &v))
+			gate_live_device_deleted(g, json_object_get_string(v));
+		/* A removable device may have taken its medium along. */
+		if (g->media_dev.n)
+			internal(g, "query-block", NULL, -1, 0, NULL)->p.after =
+				GATE_AFTER_MEDIUM;
+	}
+	if (json_object_object_get_ex(o, "event", &v) &&
 	    (ev = json_object_get_string(v)) &&
 	    !strcmp(ev, "JOB_STATUS_CHANGE") &&
 	    json_object_object_get_ex(o, "data", &d) &&
@@ -1314,6 +1194,10 @@ static void internal_reply(struct gate *g, const struct qitem *it,
 
 	if (strstr(it->data, "\"qmp_capabilities\""))
 		g->caps_done = true;
+	if (it->p.after == GATE_AFTER_MEDIUM && !strstr(line, "\"error\"")) {
+		gate_live_media(g, line);
+		return;
+	}
 	if (strstr(it->data, "\"query-fdsets\"") && !strstr(line, "\"error\"")) {
 		learn_fdsets(g, line);
 		return;
@@ -1332,7 +1216,7 @@ static void internal_reply(struct gate *g, const struct qitem *it,
 	o = json_tokener_parse(line);
 	if (o && json_object_object_get_ex(o, "return", &r) &&
 	    json_object_object_get_ex(r, "fd", &v)) {
-		struct fdset *s = set_find(g, it->p.set);
+		struct fdset *s = gate_set_find(g, it->p.set);
 
 		for (size_t k = 0; s && k < s->n_jobfd; k++) {
 			if (s->jobfd[k].fd < 0 &&
@@ -1478,58 +1362,6 @@ static void rollback(struct gate *g)
 	}
 }
 
-/*
- * x-vmseal-disk-add {"disk": D[, "node": N]}: a hot-plugged disk whose
- * active node is N (default D) joins the chain record; -del forgets it.
- */
-static void disk_cmd(struct gate *g, const char *cmd, const char *json,
-		     char *desc, size_t n)
-{
-	struct json_object *o = json_tokener_parse(json), *a = NULL;
-	_cleanup_free_ char *disk = NULL, *node = NULL;
-	int k;
-
-	desc[0] = '\0';
-	if (o)
-		json_object_object_get_ex(o, "arguments", &a);
-	disk = dup_member(a, "disk");
-	node = dup_member(a, "node");
-	json_object_put(o);
-	if (!disk) {
-		snprintf(desc, n, "vmseal: %s needs a disk", cmd);
-		return;
-	}
-	for (k = 0; k < (int)g->disk_names.n; k++)
-		if (!strcmp(g->disk_names.v[k], disk))
-			break;
-	if (!strcmp(cmd, "x-vmseal-disk-del")) {
-		if (k == (int)g->disk_names.n) {
-			snprintf(desc, n, "vmseal: no disk %s", disk);
-			return;
-		}
-		free(g->disk_names.v[k]);
-		free(g->disk_active.v[k]);
-		g->disk_names.v[k] = g->disk_names.v[g->disk_names.n - 1];
-		g->disk_active.v[k] = g->disk_active.v[g->disk_active.n - 1];
-		g->disk_names.v[--g->disk_names.n] = NULL;
-		g->disk_active.v[--g->disk_active.n] = NULL;
-		chain_changed(g);
-		return;
-	}
-	if (!node_find(g, node ? node : disk)) {
-		snprintf(desc, n, "vmseal: no node %s added through the gate",
-			 node ? node : disk);
-		return;
-	}
-	if (k < (int)g->disk_names.n) {
-		set_active(g, k, node ? node : disk);
-	} else {
-		strv_push(&g->disk_names, disk);
-		strv_push(&g->disk_active, node ? node : disk);
-	}
-	chain_changed(g);
-}
-
 static void client_command(struct gate *g, int ci, const char *text, size_t len)
 {
 	struct client *c = &g->c[ci];
@@ -1608,7 +1440,7 @@ no_caps:
 		if (!strcmp(r.cmd, "x-vmseal-disk-add") ||
 		    !strcmp(r.cmd, "x-vmseal-disk-del")) {
 			rollback(g);
-			disk_cmd(g, r.cmd, r.json, r.desc, sizeof(r.desc));
+			gate_disk_cmd(g, r.cmd, r.json, r.desc, sizeof(r.desc));
 			reply = r.desc[0] ?
 					gate_error_reply(r.id, "GenericError", r.desc) :
 				r.id ? xasprintf("{\"return\": {}, \"id\": %s}\r\n",
@@ -1752,9 +1584,9 @@ static void add_plan(struct gate *g, const struct plan *plan)
 			s->has_rw = !nd->readonly;
 			if (nd->ro_fd && !nd->readonly)
 				s->rw_number = nd->fd;
-			n = node_put(g, nd->file_node);
+			n = gate_node_put(g, nd->file_node);
 			n->set = nd->set;
-			n = node_put(g, nd->fmt_node);
+			n = gate_node_put(g, nd->fmt_node);
 			n->file = xstrdup(nd->file_node);
 			n->driver = xstrdup(vs_format_name(m->info.format));
 			if (i + 1 < d->chain.n)
@@ -1762,7 +1594,7 @@ static void add_plan(struct gate *g, const struct plan *plan)
 		}
 		if (d->cor_node[0]) {
 			/* The copy-on-read filter above the active layer. */
-			struct node *n = node_put(g, d->cor_node);
+			struct node *n = gate_node_put(g, d->cor_node);
 
 			n->file = xstrdup(d->nodes[0].fmt_node);
 			n->driver = xstrdup("copy-on-read");
@@ -1790,7 +1622,7 @@ static void add_argv_nodes(struct gate *g, char *const *argv)
 			if (json_object_object_get_ex(o, "read-only", &v) &&
 			    json_object_get_boolean(v) &&
 			    (file = str_of(o, "file"))) {
-				struct fdset *s = node_set(g, file);
+				struct fdset *s = gate_node_set(g, file);
 
 				if (s)
 					s->drop_rw = true;
@@ -1838,26 +1670,19 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	g->qemu_number = st->qemu_fd;
 	g->next_set = GATE_FIRST_SET;
 	g->next_tag = 1;
-	for (size_t k = 0; k < st->cfg->n_disks; k++) {
+	{
 		size_t n;
-		char **roots = plan_disk_roots(st->cfg, &st->cfg->disks[k], &n);
+		char **roots = plan_guest_roots(st->cfg, &n);
 
-		for (size_t i = 0; i < n; i++) {
-			bool dup = false;
-
-			for (size_t j = 0; j < g->roots.n; j++)
-				dup |= !strcmp(g->roots.v[j], roots[i]);
-			if (!dup)
-				strv_push(&g->roots, roots[i]);
-		}
-		g->allow_blockdev |= st->cfg->disks[k].allow_blockdev;
+		for (size_t i = 0; i < n; i++)
+			strv_push(&g->roots, roots[i]);
 		strv_free_array(roots);
 	}
+	for (size_t k = 0; k < st->cfg->n_disks; k++)
+		g->allow_blockdev |= st->cfg->disks[k].allow_blockdev;
 	g->max_depth = st->cfg->max_depth ? st->cfg->max_depth :
 					    VS_MAX_DEPTH_DEFAULT;
 	g->backing_format = VS_FMT_NONE;
-	for (size_t i = 0; !st->cfg->n_disks && i < st->cfg->n_roots; i++)
-		strv_push(&g->roots, st->cfg->roots[i]);
 	if (st->listen_fd >= 0 && !st->cfg->n_roots) {
 		/*
 		 * Wrapped: the caller (libvirt) names the files with its own
@@ -2010,6 +1835,9 @@ void gate_close(struct gate *g)
 	strv_free(&g->roots);
 	strv_free(&g->disk_names);
 	strv_free(&g->disk_active);
+	strv_free(&g->dev_disks);
+	strv_free(&g->media_dev);
+	strv_free(&g->media_path);
 	while (g->njobs)
 		job_drop(g, &g->jobs[0]);
 	free(g->jobs);

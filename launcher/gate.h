@@ -25,6 +25,15 @@
 
 struct gate;
 struct plan;
+
+/* What changed, for whoever keeps the chain record. */
+struct gate_change {
+	/* a config disk, a hot-plugged disk, or a removable device's id */
+	const char *disk;
+	const char *active;	/* its active layer's real path; NULL: gone */
+	const char *format;	/* the active layer's block driver */
+	bool medium;		/* disk is a removable device: its medium */
+};
 struct guest_config;
 
 struct gate_setup {
@@ -39,11 +48,11 @@ struct gate_setup {
 	/* RUN/.chains/NAME (record_use.c), where new writable images go */
 	int live_fd;
 	/*
-	 * Called after a snapshot, a finished job or a hot-plug with each
-	 * disk's active layer (real path) and its format: the chain record.
+	 * Called after a snapshot, a finished job, a hot-plug or detach
+	 * with each disk's active layer, and after a media change with the
+	 * device's medium: the chain record.
 	 */
-	void (*changed)(void *arg, const char *disk, const char *active,
-			const char *format);
+	void (*changed)(void *arg, const struct gate_change *c);
 	void *changed_arg;
 	/*
 	 * Wrap mode (vmseal wrap under libvirt): the caller's listening
@@ -78,9 +87,9 @@ void gate_close(struct gate *g);
 /*
  * gate_setup.changed for `run`: pins the disk's new chain in the config's
  * chain record (arg: the guest_config), so the next start begins at the
- * active layer (gate_record.c).
+ * active layer; a hot-plugged disk or a medium joins the record while it
+ * is there (gate_record.c).
  */
-void gate_record_pin(void *arg, const char *disk, const char *active,
-		     const char *format);
+void gate_record_pin(void *arg, const struct gate_change *c);
 
 #endif

@@ -784,6 +784,29 @@ static int do_change_medium(struct rw *w, struct json_object *args)
 	if (set < 0)
 		return refuse_why(w, why);
 	set_fdset(args, "filename", set);
+	w->r->after = GATE_AFTER_MEDIUM;
+	return 0;
+}
+
+/* Inserted, removed or ejected: the gate asks QEMU what is in the tray. */
+static int do_medium(struct rw *w, struct json_object *args)
+{
+	(void)args;
+	w->r->after = GATE_AFTER_MEDIUM;
+	return 0;
+}
+
+/* A device on a node: a hot-plugged disk, named by the device's id. */
+static int do_device_add(struct rw *w, struct json_object *args)
+{
+	const char *id = str_member(args, "id"), *drive = str_member(args, "drive");
+
+	if (id && drive && strlen(id) < sizeof(w->r->node) &&
+	    strlen(drive) < sizeof(w->r->node2)) {
+		w->r->after = GATE_AFTER_DEVICE;
+		snprintf(w->r->node, sizeof(w->r->node), "%s", id);
+		snprintf(w->r->node2, sizeof(w->r->node2), "%s", drive);
+	}
 	return 0;
 }
 
@@ -859,8 +882,11 @@ static int do_hmp(struct rw *w, struct json_object *args)
 		n = sizeof(word) - 1;
 	memcpy(word, line, n);
 	word[n] = '\0';
-	if (in_list(hmp_ok, word))
+	if (in_list(hmp_ok, word)) {
+		if (!strcmp(word, "eject"))
+			w->r->after = GATE_AFTER_MEDIUM;
 		return 0;
+	}
 	if (!strcmp(word, "drive_add"))
 		return refuse(w, "HMP drive_add opens files by name: use "
 				 "blockdev-add through the gate");
@@ -973,6 +999,10 @@ static const struct {
 	{ "blockdev-reopen", do_blockdev_reopen },
 	{ "blockdev-create", do_blockdev_create },
 	{ "blockdev-change-medium", do_change_medium },
+	{ "blockdev-insert-medium", do_medium },
+	{ "blockdev-remove-medium", do_medium },
+	{ "eject", do_medium },
+	{ "device_add", do_device_add },
 	{ "blockdev-del", do_blockdev_del },
 	{ "blockdev-snapshot", do_snapshot },
 	{ "block-stream", do_block_stream },

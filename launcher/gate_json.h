@@ -115,6 +115,8 @@ enum gate_after {
 	GATE_AFTER_DEL,		/* blockdev-del node: drop its fd set */
 	GATE_AFTER_JOB,		/* a job started: rotate fds at its end */
 	GATE_AFTER_SNAPSHOT,	/* blockdev-snapshot: the graph changed */
+	GATE_AFTER_MEDIUM,	/* a medium may have changed: query-block */
+	GATE_AFTER_DEVICE,	/* device_add: node id, node2 its drive */
 };
 
 struct gate_result {

@@ -30,6 +30,30 @@ char **plan_disk_roots(const struct guest_config *cfg,
 	return strv_steal(&roots);
 }
 
+char **plan_guest_roots(const struct guest_config *cfg, size_t *n)
+{
+	struct strv all = STRV_INIT;
+
+	for (size_t k = 0; k < cfg->n_disks; k++) {
+		size_t nr;
+		char **roots = plan_disk_roots(cfg, &cfg->disks[k], &nr);
+
+		for (size_t i = 0; i < nr; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < all.n; j++)
+				dup |= !strcmp(all.v[j], roots[i]);
+			if (!dup)
+				strv_push(&all, roots[i]);
+		}
+		strv_free_array(roots);
+	}
+	for (size_t i = 0; !cfg->n_disks && i < cfg->n_roots; i++)
+		strv_push(&all, cfg->roots[i]);
+	*n = all.n;
+	return strv_steal(&all);
+}
+
 /* Disk names are at most 31 characters and indexes stay far below 10^6. */
 static void __attribute__((format(printf, 2, 3)))
 node_name(char buf[NODE_NAME_MAX], const char *fmt, ...)

@@ -115,4 +115,10 @@ void plan_free(struct plan *p);
 char **plan_disk_roots(const struct guest_config *cfg,
 		       const struct disk_config *d, size_t *n);
 
+/*
+ * Every disk's roots, each once (the config's [chain] roots when it has
+ * no disk): where the monitor gate opens what its clients name.
+ */
+char **plan_guest_roots(const struct guest_config *cfg, size_t *n);
+
 #endif

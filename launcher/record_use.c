@@ -255,7 +255,7 @@ static char *text_of(const struct plan *p)
 
 		d[k] = (struct record_disk){ pd->cfg->name, pd->cfg->image,
 					     vs_format_name(pd->cfg->format),
-					     &pd->chain };
+					     &pd->chain, NULL };
 	}
 	text = record_text(p->cfg->name, d, p->n_disks);
 	free(d);

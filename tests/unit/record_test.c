@@ -55,7 +55,7 @@ static struct json_object *parse(char *text)
 
 static struct json_object *record_of(struct chain *c, const char *img)
 {
-	struct record_disk d = { "root", img, "qcow2", c };
+	struct record_disk d = { "root", img, "qcow2", c, NULL };
 
 	return parse(record_text("g", &d, 1));
 }
@@ -114,6 +114,69 @@ static void escaping(void)
 	json_object_put(a);
 }
 
+/* The "image" and "live" keys of disk name in the record at path. */
+static void disk_keys(const char *path, const char *name, char *out, size_t n)
+{
+	struct json_object *rec = NULL, *disks;
+	struct vs_err err = { 0 };
+
+	snprintf(out, n, "none");
+	if (record_load(path, &rec, &err) < 0 ||
+	    !json_object_object_get_ex(rec, "disks", &disks))
+		snprintf(out, n, "no record");
+	for (size_t i = 0; rec && disks && i < json_object_array_length(disks); i++) {
+		struct json_object *d = json_object_array_get_idx(disks, i);
+
+		if (!strcmp(str_at(d, "name", NULL), name))
+			snprintf(out, n, "%s %s %s", str_at(d, "image", NULL),
+				 str_at(d, "format", NULL), str_at(d, "live", NULL));
+	}
+	json_object_put(rec);
+}
+
+/* A hot-plugged disk joins the record, keeps its image, and leaves it. */
+static void live_disks(const char *path, const char *img, const char *base)
+{
+	struct chain c = { 0 }, b = { 0 };
+	struct vs_err err = { 0 };
+	char got[1200], want[1200];
+	struct stat st1, st2;
+
+	resolve(img, &c);
+	resolve(base, &b);
+	is_int(record_pin_disk(path, "g",
+			       &(struct record_disk){ "hot", NULL, NULL, &b,
+						      "hot-plug" },
+			       &err),
+	       0, "a live disk with no image pins");
+	disk_keys(path, "hot", got, sizeof(got));
+	snprintf(want, sizeof(want), "%s qcow2 hot-plug", base);
+	is_str(got, want, "its image is its chain's top, live says hot-plug");
+	/* A snapshot moved its active layer to img (over base). */
+	is_int(record_pin_disk(path, "g",
+			       &(struct record_disk){ "hot", NULL, NULL, &c,
+						      "hot-plug" },
+			       &err),
+	       0, "the live disk's new chain pins");
+	disk_keys(path, "hot", got, sizeof(got));
+	is_str(got, want, "it keeps the image it came with");
+	disk_keys(path, "root", got, sizeof(got));
+	snprintf(want, sizeof(want), "%s qcow2 (absent)", img);
+	is_str(got, want, "the config's disk stays, without live");
+	is_int(record_drop_disk(path, "g", "hot", &err), 0, "drop the live disk");
+	disk_keys(path, "hot", got, sizeof(got));
+	is_str(got, "none", "it left the record");
+	disk_keys(path, "root", got, sizeof(got));
+	is_str(got, want, "the config's disk is kept");
+	stat(path, &st1);
+	is_int(record_drop_disk(path, "g", "hot", &err), 0,
+	       "dropping a disk the record has not: 0");
+	stat(path, &st2);
+	ok(st1.st_ino == st2.st_ino, "... and the record is not rewritten");
+	chain_free(&c);
+	chain_free(&b);
+}
+
 int main(void)
 {
 	struct json_object *rec = NULL, *back = NULL, *a, *m;
@@ -156,7 +219,7 @@ int main(void)
 	       "base.qcow2", "vmseal.backing pins the name");
 	json_object_put(a);
 
-	text = record_text("g", &(struct record_disk){ "root", img, "qcow2", &c },
+	text = record_text("g", &(struct record_disk){ "root", img, "qcow2", &c, NULL },
 			   1);
 	is_int(record_write(path, text, &err), 0,
 	       "record written (directories created)");
@@ -248,7 +311,7 @@ int main(void)
 	/* vmseal's own operation: the new chain becomes the pinned one. */
 	resolve(img, &c);
 	is_int(record_pin_disk(path, "g",
-			       &(struct record_disk){ "root", img, "qcow2", &c },
+			       &(struct record_disk){ "root", img, "qcow2", &c, NULL },
 			       &err),
 	       0, "record_pin_disk writes");
 	json_object_put(back);
@@ -263,6 +326,8 @@ int main(void)
 	   "shorter chain: '%s'", why);
 	c.n = 3;
 	chain_free(&c);
+
+	live_disks(path, img, base);
 
 	sh("echo '{not json' > bad.json && chmod 644 bad.json");
 	{
