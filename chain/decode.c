@@ -18,7 +18,7 @@ int image_decode(enum vs_format fmt, const uint8_t *buf, size_t len,
 		 uint64_t file_size, struct image_info *out, size_t *need,
 		 struct vs_err *err)
 {
-	image_info_clear(out);
+	/* Each decoder clears out itself first. */
 	switch (fmt) {
 	case VS_FMT_RAW:
 		return raw_decode(buf, len, file_size, out, need, err);
@@ -29,9 +29,11 @@ int image_decode(enum vs_format fmt, const uint8_t *buf, size_t len,
 	case VS_FMT_VMDK:
 		return vmdk_decode(buf, len, file_size, out, need, err);
 	case VS_FMT_NONE:
+		image_info_clear(out);
 		return vs_errf(err, EINVAL,
 			       "no format recorded; vmseal never probes formats");
 	}
+	image_info_clear(out);
 	return vs_errf(err, ENOTSUP, "no decoder for format %d", (int)fmt);
 }
 

@@ -285,20 +285,37 @@ static const char jw_digits[] =
 	"8081828384858687888990919293949596979899";
 
 /*
- * v in decimal at p (room for 20 bytes); its length.  Two digits per
- * division: a division by a constant is a multiplication, but each
- * waits for the one before, and a member has about 80 digits.
+ * v in decimal at p (room for 20 bytes); its length.  The length from
+ * the highest bit set (log10 2 is about 1233 / 4096) and one comparison,
+ * then four digits per division by 10000, split in two pairs: a division
+ * by a constant is a multiplication, but each waits for the one before,
+ * and a member has about 80 digits.
  */
 static inline size_t jw_dec(char *p, uint64_t v)
 {
-	size_t n = 1;
-	char *q;
+	static const uint64_t pow10[20] = {
+		1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+		1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+		10000000000ULL, 100000000000ULL, 1000000000000ULL,
+		10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+		10000000000000000ULL, 100000000000000000ULL,
+		1000000000000000000ULL, 10000000000000000000ULL,
+	};
+	unsigned t = ((64U - (unsigned)__builtin_clzll(v | 1)) * 1233U) >> 12;
+	size_t n = t + 1 - ((v | 1) < pow10[t]);	/* v | 1: 0 has one digit */
+	char *q = p + n;
 
-	for (uint64_t t = 10; v >= t && n < 20; t *= 10)
-		n++;
-	q = p + n;
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
+	while (v >= 10000) {
+		uint64_t d = v / 10000;
+		unsigned r = (unsigned)(v - d * 10000);
+
+		v = d;
+		q -= 4;
+		memcpy(q, jw_digits + 2 * (r / 100), 2);
+		memcpy(q + 2, jw_digits + 2 * (r % 100), 2);
+	}
+	if (v >= 100) {
+		unsigned r = (unsigned)v % 100;
 
 		v /= 100;
 		q -= 2;
@@ -311,6 +328,24 @@ static inline size_t jw_dec(char *p, uint64_t v)
 		*--q = (char)('0' + v);
 	}
 	return n;
+}
+
+/*
+ * A string of vmseal's own (a format or access name): nothing in it to
+ * escape, so it is copied as it is.
+ */
+#define put_known(w, k, v) jw_put_known(w, JW_K(k), v)
+static inline __attribute__((always_inline)) void
+jw_put_known(struct jw *w, const char *k, size_t kn, const char *v)
+{
+	size_t n = strlen(v);
+
+	jw_key(w, k, kn);
+	jw_grow(w, n + 2);
+	w->buf[w->len] = '"';
+	memcpy(w->buf + w->len + 1, v, n);
+	w->buf[w->len + n + 1] = '"';
+	w->len += n + 2;
 }
 
 #define put_u64(w, k, v) jw_put_u64(w, JW_K(k), v)
@@ -369,7 +404,7 @@ static void put_file(struct jw *w, const char *k, size_t kn,
 	jw_open(w, k, kn, '{');
 	put_str(w, "name", f->name);
 	put_str(w, "filename", f->path);
-	put_str(w, "access", access_name(f->open_flags));
+	put_known(w, "access", access_name(f->open_flags));
 	put_identity(w, &f->st, f->size);
 	if (f->blockdev)
 		put_bool(w, "block-device", true);
@@ -392,8 +427,8 @@ static void qcow2_specific(struct jw *w, const struct chain_member *m)
 {
 	const struct member_info *in = &m->info;
 
-	put_str(w, "compat", in->version == 2 ? "0.10" : "1.1");
-	put_str(w, "compression-type",
+	put_known(w, "compat", in->version == 2 ? "0.10" : "1.1");
+	put_known(w, "compression-type",
 		in->compression_type == 1 ? "zstd" : "zlib");
 	if (in->version == 3)
 		put_bool(w, "lazy-refcounts", in->lazy_refcounts);
@@ -462,11 +497,11 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 	put_str(w, "filename", m->path);
 	if (cluster_size(m))
 		put_u64(w, "cluster-size", cluster_size(m));
-	put_str(w, "format", vs_format_name(in->format));
+	put_known(w, "format", vs_format_name(in->format));
 	put_u64(w, "actual-size", actual_size(m));
 	if (in->format == VS_FMT_QCOW2 || in->format == VS_FMT_VMDK) {
 		jw_open(w, JW_K("format-specific"), '{');
-		put_str(w, "type", vs_format_name(in->format));
+		put_known(w, "type", vs_format_name(in->format));
 		jw_open(w, JW_K("data"), '{');
 		if (in->format == VS_FMT_QCOW2)
 			qcow2_specific(w, m);
@@ -488,7 +523,7 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 
 	jw_open(w, JW_K("vmseal"), '{');
 	put_u64(w, "depth", m->depth);
-	put_str(w, "access", access_name(m->open_flags));
+	put_known(w, "access", access_name(m->open_flags));
 	put_identity(w, &m->st, m->size);
 	if (m->header_hashed)
 		put_str(w, "header-sha256", sha256_hex(m->header_sha256, hex));
@@ -517,7 +552,7 @@ static void put_member(struct jw *w, const struct chain *c, size_t i)
 			put_str(w, "filename", f->path);
 			put_str(w, "type", in->extents[k].type);
 			put_u64(w, "sectors", in->extents[k].sectors);
-			put_str(w, "access", access_name(f->open_flags));
+			put_known(w, "access", access_name(f->open_flags));
 			put_identity(w, &f->st, f->size);
 			if (f->blockdev)
 				put_bool(w, "block-device", true);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,13 +75,55 @@ char *path_normalize(const char *path)
 	return out;
 }
 
+typedef unsigned char path_v16 __attribute__((vector_size(16)));
+
+/*
+ * Whether some '/' of the n bytes at p is followed by '/' or '.', 16
+ * pairs at a time (p[n] is the NUL, never looked at as a follower).
+ */
+static bool slash_then_odd(const unsigned char *p, size_t n)
+{
+	path_v16 a, b, hit = { 0 };
+	uint64_t half[2];
+
+	if (n < 17) {
+		for (size_t i = 0; i + 1 < n; i++)
+			if (p[i] == '/' && (p[i + 1] == '/' || p[i + 1] == '.'))
+				return true;
+		return false;
+	}
+	/* Pairs (i, i + 1) for i < n - 1; the last chunk overlaps. */
+	for (size_t i = 0;; i += 16) {
+		if (i + 17 > n)
+			i = n - 17;
+		memcpy(&a, p + i, 16);
+		memcpy(&b, p + i + 1, 16);
+		hit |= (path_v16)(a == '/') &
+		       ((path_v16)(b == '/') | (path_v16)(b == '.'));
+		if (i + 17 == n)
+			break;
+	}
+	memcpy(half, &hit, 16);
+	return half[0] | half[1];
+}
+
 bool path_is_normal(const char *path)
 {
+	size_t n = strlen(path);
 	const char *p = path;
 
 	if (p[0] != '/')
 		return false;
-	if (!p[1])
+	if (n == 1)
+		return true;
+	if (p[n - 1] == '/')
+		return false;
+	/*
+	 * The common case, checked a vector at a time: no "//" and no
+	 * component that begins with '.'.  Otherwise component by
+	 * component (".hidden" is a normal name).
+	 */
+	if (!slash_then_odd((const unsigned char *)p, n))
 		return true;
 	/* p is at a slash; the component after it must be a real name. */
 	while (*p) {

@@ -2,6 +2,7 @@
 /* common/path.c path_remove_tree: removes its scratch tree, nothing else. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,35 @@ static void normal_agrees(void)
 	ok(!bad && normal > 100,
 	   "path_is_normal agrees with path_normalize on %u paths (%u normal)",
 	   total, normal);
+
+	/*
+	 * Longer paths (17 to 64 bytes: whole 16-byte chunks and the
+	 * overlapping last one), mostly 'a', a '/' or '.' here and there.
+	 */
+	bad = normal = total = 0;
+	for (uint32_t seed = 1; total < 200000; total++) {
+		char q[65];
+		size_t len = 17 + total % 48;
+		char *n;
+		bool want;
+
+		q[0] = '/';
+		for (size_t i = 1; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			q[i] = (seed >> 16) % 9 == 0 ? '/' :
+			       (seed >> 16) % 9 == 1 ? '.' : 'a';
+		}
+		q[len] = '\0';
+		n = path_normalize(q);
+		want = n && strcmp(n, q) == 0;
+		free(n);
+		if (path_is_normal(q) != want && bad++ < 5)
+			tap_diag("path_is_normal(\"%s\") is %d", q, !want);
+		normal += want;
+	}
+	ok(!bad && normal > 1000 && normal < total - 1000,
+	   "... and on %u paths of 17 to 64 bytes (%u normal)", total,
+	   normal);
 	ok(path_is_normal("/") && path_is_normal("/a/..b/.c") &&
 	   !path_is_normal("/a/") && !path_is_normal("/a//b") &&
 	   !path_is_normal("/a/./b") && !path_is_normal("/a/..") &&

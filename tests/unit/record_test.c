@@ -177,6 +177,81 @@ static void live_disks(const char *path, const char *img, const char *base)
 	chain_free(&b);
 }
 
+/*
+ * Numbers at every length and both ends, and names with a byte to escape
+ * at each place the writer checks 16 bytes at a time (the last chunk
+ * overlaps the one before), come out as printf and json-c read them.
+ */
+static void numbers_and_chunks(void)
+{
+	static const uint64_t vals[] = {
+		0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 99999, 100000,
+		1048576, 4294967295ULL, 4294967296ULL, 99999999999ULL,
+		999999999999999999ULL, 1000000000000000000ULL,
+		9999999999999999999ULL, 10000000000000000000ULL,
+		18446744073709551615ULL,
+	};
+	static const int64_t svals[] = {
+		0, -1, -9, -10, -12345, INT64_MIN + 1, INT64_MIN, INT64_MAX,
+	};
+	struct chain_member m = { 0 };
+	struct chain c = { .m = &m, .n = 1 };
+	unsigned bad = 0, tried = 0;
+	char want[64], name[64];
+	char *text;
+
+	m.path = (char *)"/img/a.qcow2";
+	m.info.format = VS_FMT_QCOW2;
+	m.info.backing_name = (char *)"";
+	m.info.data_file_name = (char *)"";
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		m.info.virtual_size = vals[i];
+		text = record_chain_text(&c);
+		snprintf(want, sizeof(want), "\"virtual-size\": %llu,",
+			 (unsigned long long)vals[i]);
+		if (!strstr(text, want) && bad++ < 3)
+			tap_diag("no '%s' in %s", want, text);
+		free(text);
+		tried++;
+	}
+	for (size_t i = 0; i < sizeof(svals) / sizeof(svals[0]); i++) {
+		m.st.st_mtim.tv_sec = (time_t)svals[i];
+		text = record_chain_text(&c);
+		snprintf(want, sizeof(want), "\"mtime\": %lld,",
+			 (long long)svals[i]);
+		if (!strstr(text, want) && bad++ < 3)
+			tap_diag("no '%s' in %s", want, text);
+		free(text);
+		tried++;
+	}
+	ok(!bad, "%u numbers written as printf writes them", tried);
+
+	bad = tried = 0;
+	for (size_t len = 1; len < 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			static const char odd[] = { '"', '\\', '\x01', '\x7f' };
+			struct json_object *a;
+			const char *got;
+
+			memset(name, 'n', len);
+			name[len] = '\0';
+			name[at] = odd[(len + at) % 4];
+			m.path = name;
+			/* parse() frees the text. */
+			a = parse(record_chain_text(&c));
+			got = json_object_is_type(a, json_type_array) ?
+				str_at(json_object_array_get_idx(a, 0),
+				       "filename", NULL) : NULL;
+			if ((!got || strcmp(got, name)) && bad++ < 3)
+				tap_diag("name of %zu bytes, odd byte at %zu: got '%s'",
+					 len, at, got ? got : "(none)");
+			json_object_put(a);
+			tried++;
+		}
+	}
+	ok(!bad, "%u names with a byte to escape anywhere read back", tried);
+}
+
 int main(void)
 {
 	struct json_object *rec = NULL, *back = NULL, *a, *m;
@@ -187,6 +262,7 @@ int main(void)
 	int r;
 
 	escaping();
+	numbers_and_chunks();
 	if (!mkdtemp(tmp) || sh("qemu-img --version") != 0) {
 		tap_skip("qemu-img not installed or no temp dir", "chain record");
 		return tap_done();
