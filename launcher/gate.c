@@ -420,6 +420,11 @@ static int op_file(void *ctx, const char *path, enum gate_access acc,
 	}
 	if (rc < 0)
 		return rc;
+	rc = gate_label_use(g, fd, real, acc != GATE_RO, why, n);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
 	opath = reopen(fd, O_PATH);
 	set = g->next_set++;
 	set_add(g, set, real, opath, true)->has_rw = acc != GATE_RO;
@@ -619,6 +624,15 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 		chain_free(&c);
 		return -EBUSY;
 	}
+	for (size_t i = 1; i < c.n; i++) {
+		int rc = gate_label_use(g, c.m[i].fd, c.m[i].real_path, false,
+					why, n);
+
+		if (rc < 0) {
+			chain_free(&c);
+			return rc;
+		}
+	}
 	for (size_t i = c.n; i-- > 1;) {
 		const struct chain_member *m = &c.m[i];
 		char fnode[40], fnm[40], args[512];
@@ -704,6 +718,14 @@ static int op_writable(void *ctx, const char *node, const char *job, char *why,
 		}
 		if (fstat(fd, &st) == 0)
 			note_writable(g, &st, s->path);
+	}
+	{
+		int rc = gate_label_use(g, fd, s->path, true, why, n);
+
+		if (rc < 0) {
+			close(fd);
+			return rc;
+		}
 	}
 	snprintf(s->jobfd[s->n_jobfd].job, sizeof(s->jobfd[0].job), "%s",
 		 job ? job : "");
@@ -1057,6 +1079,7 @@ static void after_success(struct gate *g, const struct qitem *it)
 		struct node *n = gate_node_find(g, p->node);
 		struct fdset *s = n && n->set ? gate_set_find(g, n->set) : NULL;
 
+		gate_label_node_gone(g, p->node);
 		if (s && s->ours) {
 			char args[64];
 
@@ -1697,6 +1720,9 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 	g->run_base = xstrdup(st->run_base ? st->run_base : rundir_base());
 	g->changed = st->changed;
 	g->changed_arg = st->changed_arg;
+	g->label_use = st->label_use;
+	g->label_drop = st->label_drop;
+	g->label_arg = st->label_arg;
 	g->writable_fd = st->live_fd >= 0 ?
 				 fcntl(st->live_fd, F_DUPFD_CLOEXEC, 3) :
 				 -1;

@@ -55,6 +55,16 @@ struct gate_setup {
 	void (*changed)(void *arg, const struct gate_change *c);
 	void *changed_arg;
 	/*
+	 * SELinux labels (run mode): label_use() before QEMU gets a file the
+	 * gate opened (writable: QEMU may write it), 0 or -errno with why
+	 * (the command is then refused); label_drop() once QEMU let go of
+	 * it (the last node on it deleted).  NULL: nothing is labelled.
+	 */
+	int (*label_use)(void *arg, int fd, const char *path, bool writable,
+			 char *why, size_t n);
+	void (*label_drop)(void *arg, int fd, const char *path);
+	void *label_arg;
+	/*
 	 * Wrap mode (vmseal wrap under libvirt): the caller's listening
 	 * socket (its monitor) instead of RUN/NAME/monitor.sock, files opened
 	 * with the caller's own rights (no roots: the names come from the

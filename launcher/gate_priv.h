@@ -134,6 +134,11 @@ struct gate {
 	/* Told when a disk's chain changed (the chain record). */
 	void (*changed)(void *arg, const struct gate_change *c);
 	void *changed_arg;
+	/* SELinux labels of the files it hands QEMU (gate_setup's). */
+	int (*label_use)(void *arg, int fd, const char *path, bool writable,
+			 char *why, size_t n);
+	void (*label_drop)(void *arg, int fd, const char *path);
+	void *label_arg;
 };
 
 /* A block job the gate saw start: what its end changes in the graph. */
@@ -170,5 +175,12 @@ void gate_live_after(struct gate *g, const struct pending *p);
 void gate_live_device_deleted(struct gate *g, const char *dev);
 /* The answer to the query-block GATE_AFTER_MEDIUM asked. */
 void gate_live_media(struct gate *g, const char *line);
+
+/* gate_labels.c */
+/* Before QEMU gets fd (path): its label; 0 or -errno with why. */
+int gate_label_use(struct gate *g, int fd, const char *path, bool writable,
+		   char *why, size_t n);
+/* Node is being deleted: a file no other node is on gets its label back. */
+void gate_label_node_gone(struct gate *g, const char *node);
 
 #endif

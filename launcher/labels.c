@@ -172,8 +172,50 @@ int labels_prepare(struct labels *l, const struct guest_config *cfg,
 		vlog(LOG_INFO, "SELinux: emulator context %s (from %s)", c.exec,
 		     c.exec_from);
 	l->exec = steal_ptr(&c.exec);
+	l->image = steal_ptr(&c.image);
+	l->backing = steal_ptr(&c.backing);
 	chosen_free(&c);
 	return 0;
+}
+
+int labels_gate_use(void *arg, int fd, const char *path, bool writable,
+		    char *why, size_t n)
+{
+	struct labels *l = arg;
+	const char *ctx = writable ? l->image : l->backing;
+	struct vs_err err = { 0 };
+	int rc;
+
+	if (!l->active || !ctx)
+		return 0;
+	rc = label_add(&l->s,
+		       &(struct label_target){ path, fd, ctx, writable }, &err);
+	if (rc < 0) {
+		vs_err_str(&err, why, n);
+		return rc;
+	}
+	vlog(LOG_INFO, "SELinux: %s labelled %s (taken up through the monitor "
+		       "gate)",
+	     path, ctx);
+	return 0;
+}
+
+void labels_gate_drop(void *arg, int fd, const char *path)
+{
+	struct labels *l = arg;
+	struct vs_err err = { 0 };
+	char buf[2200];
+
+	if (!l->active)
+		return;
+	if (label_drop(&l->s, fd, &err) < 0)
+		vlog(LOG_WARNING, "SELinux: %s keeps its label until the guest "
+				  "ends: %s",
+		     path, vs_err_str(&err, buf, sizeof(buf)));
+	else
+		vlog(LOG_INFO, "SELinux: %s let go of through the monitor gate: "
+			       "its label is restored unless another guest uses it",
+		     path);
 }
 
 void labels_release(struct labels *l)
@@ -183,7 +225,9 @@ void labels_release(struct labels *l)
 	int rc;
 
 	free(l->exec);
-	l->exec = NULL;
+	free(l->image);
+	free(l->backing);
+	l->exec = l->image = l->backing = NULL;
 	if (!l->active)
 		return;
 	l->active = false;

@@ -26,6 +26,8 @@ struct labels {
 	struct label_session s;
 	bool active;		/* a session holds labels to restore */
 	char *exec;		/* the emulator's exec context, or NULL */
+	/* What writable and read-only files get; NULL: left as they are. */
+	char *image, *backing;
 };
 
 #define LABELS_INIT { .s = LABEL_SESSION_INIT }
@@ -38,6 +40,16 @@ struct labels {
  */
 int labels_prepare(struct labels *l, const struct guest_config *cfg,
 		   const struct plan *p, const char *run_dir);
+
+/*
+ * The monitor gate's gate_setup.label_use and label_drop (arg: the
+ * struct labels): a file QEMU takes up while it runs gets the label a
+ * member with the same access got at launch; one it let go of gets its
+ * previous label back.  Nothing while no session is active.
+ */
+int labels_gate_use(void *arg, int fd, const char *path, bool writable,
+		    char *why, size_t n);
+void labels_gate_drop(void *arg, int fd, const char *path);
 
 /* Restores what labels_prepare() applied; logs what it could not. */
 void labels_release(struct labels *l);

@@ -671,6 +671,103 @@ int label_apply(struct label_session *s, const struct label_target *t,
 	return rc;
 }
 
+static struct label_file *file_of(struct label_session *s,
+				  const struct stat *st)
+{
+	for (size_t i = 0; i < s->n_files; i++)
+		if (s->files[i].dev == st->st_dev && s->files[i].ino == st->st_ino)
+			return &s->files[i];
+	return NULL;
+}
+
+/* Takes file i out of the session (its label already dealt with). */
+static void forget_file(struct label_session *s, size_t i)
+{
+	struct label_file *f = &s->files[i];
+
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+	free(f->context);
+	*f = s->files[--s->n_files];
+}
+
+int label_add(struct label_session *s, const struct label_target *t,
+	      struct vs_err *err)
+{
+	struct label_file *f;
+	struct stat st;
+	int rc;
+
+	if (s->base_fd < 0)
+		return 0;
+	if (fstat(t->fd, &st) < 0) {
+		vs_errnof(err, errno, "fstat");
+		vs_err_ctx(err, "%s", t->path);
+		return -err->code;
+	}
+	rc = lock_global(s, err);
+	if (rc < 0)
+		return rc;
+	f = file_of(s, &st);
+	if (f && (!t->writable || !strcmp(f->context, t->context))) {
+		f->writable |= t->writable;
+	} else if (f) {
+		char *was = f->context;
+
+		f->context = xstrdup(t->context);
+		rc = apply_one(s, f, err);
+		if (rc < 0) {
+			free(f->context);
+			f->context = was;
+		} else {
+			free(was);
+			f->writable = true;
+		}
+	} else {
+		rc = add_file(s, t, err);
+		if (rc == 0)
+			rc = write_record(s, err);
+		if (rc == 0)
+			rc = apply_one(s, &s->files[s->n_files - 1], err);
+		if (rc < 0 && s->n_files && file_of(s, &st)) {
+			struct vs_err undo = { 0 };
+
+			f = &s->files[s->n_files - 1];
+			if (!f->applied ||
+			    restore_one(f->fd, f->path, s->guest, s->dir_fd,
+					&undo) >= 0) {
+				forget_file(s, s->n_files - 1);
+				write_record(s, &undo);
+			}
+		}
+	}
+	label_session_unlock(s);
+	return rc;
+}
+
+int label_drop(struct label_session *s, int fd, struct vs_err *err)
+{
+	struct label_file *f;
+	struct stat st;
+	int rc = 0;
+
+	if (s->base_fd < 0 || fstat(fd, &st) < 0 || !file_of(s, &st))
+		return 0;
+	rc = lock_global(s, err);
+	if (rc < 0)
+		return rc;
+	f = file_of(s, &st);
+	if (f && f->applied)
+		rc = restore_one(f->fd, f->path, s->guest, s->dir_fd, err);
+	if (f && rc >= 0) {
+		forget_file(s, (size_t)(f - s->files));
+		rc = write_record(s, err);
+	}
+	label_session_unlock(s);
+	return rc < 0 ? rc : 0;
+}
+
 int label_session_end(struct label_session *s, struct strv *notes,
 		      struct vs_err *err)
 {

@@ -172,6 +172,25 @@ int label_mcs_reserve(struct label_session *s, char *level, size_t len,
 int label_apply(struct label_session *s, const struct label_target *t,
 		size_t n, struct vs_err *err);
 
+/*
+ * While the guest runs, a file it takes up (the monitor gate hands it
+ * over): under the global lock, taken and let go here, recorded and
+ * relabelled as label_apply() does.  A file the session holds already
+ * keeps its entry, except that a writable use of a file labelled for
+ * reading moves it to t->context (a job writes into a backing member).
+ * On failure only this file is undone.  0 with no session.
+ */
+int label_add(struct label_session *s, const struct label_target *t,
+	      struct vs_err *err);
+
+/*
+ * The guest let go of the file fd refers to (any descriptor, O_PATH
+ * too): its previous label is back unless another running guest uses it,
+ * and it leaves the session and its record.  0 when the session does not
+ * hold it; on failure it stays for label_session_end().
+ */
+int label_drop(struct label_session *s, int fd, struct vs_err *err);
+
 /* Lets go of the global lock (the record stays flock'ed). */
 void label_session_unlock(struct label_session *s);
 

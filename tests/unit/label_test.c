@@ -355,6 +355,119 @@ static void test_apply_restore(void)
 	strv_free(&notes);
 }
 
+/* Lines of guest's record that name path. */
+static int record_lists(const char *guest, const char *path)
+{
+	char *rec = xasprintf("%s/.labels/%s", base, guest);
+	FILE *f = fopen(rec, "re");
+	char line[4096];
+	size_t pl = strlen(path);
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t l = strcspn(line, "\n");
+
+		n += l > pl && line[l - pl - 1] == ' ' &&
+		     !strncmp(line + l - pl, path, pl);
+	}
+	if (f)
+		fclose(f);
+	free(rec);
+	return n;
+}
+
+/* label_add() with the file's own descriptor. */
+static int add(struct label_session *s, const char *path, const char *ctx,
+	       bool writable, struct vs_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct label_target t = { path, fd, ctx, writable };
+	int rc = label_add(s, &t, err);
+
+	close(fd);
+	return rc;
+}
+
+static int drop(struct label_session *s, const char *path, struct vs_err *err)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	int rc = label_drop(s, fd, err);
+
+	close(fd);
+	return rc;
+}
+
+/*
+ * A running guest takes files up and lets them go (the monitor gate's
+ * snapshots, jobs, hot-plug and detach).
+ */
+static void test_add_drop(void)
+{
+	struct label_session s = LABEL_SESSION_INIT, s2 = LABEL_SESSION_INIT;
+	struct strv notes = STRV_INIT;
+	struct vs_err err = { 0 };
+	char *a = make_file("ad-top.qcow2", ORIG_CTX);
+	char *n = make_file("ad-new.qcow2", ORIG_CTX);
+	char *b = make_file("ad-base.qcow2", ORIG_CTX);
+	char *c = make_file("ad-shared.qcow2", ORIG_CTX);
+	char *x = make_file("ad-other.qcow2", ORIG_CTX);
+
+	is_int(start(&s, "g1", a, IMG_CTX, true, &notes, &err), 0,
+	       "add/drop: g1 runs with its top labelled");
+	is_int(add(&s, n, IMG_CTX, true, &err), 0, "a new writable layer");
+	ok(has_ctx(n, IMG_CTX) && has_xattr(n, LABEL_XATTR_ORIG, ORIG_CTX) &&
+		   has_xattr(n, LABEL_XATTR_USERS, "g1"),
+	   "it gets the image label, its original remembered, g1 its user");
+	ok(record_lists("g1", n) == 1 && record_lists("g1", a) == 1,
+	   "the record lists it beside the launch's file");
+	is_int(add(&s, b, CONTENT_CTX, false, &err), 0, "a new read-only member");
+	ok(has_ctx(b, CONTENT_CTX), "it gets the content label");
+	is_int(add(&s, b, IMG_CTX, true, &err), 0,
+	       "a job writes into it (commit's base)");
+	ok(has_ctx(b, IMG_CTX) && has_xattr(b, LABEL_XATTR_ORIG, ORIG_CTX),
+	   "it moves to the image label, the original still remembered");
+	ok(record_lists("g1", b) == 1, "listed once");
+	is_int(add(&s, a, CONTENT_CTX, false, &err), 0,
+	       "a read-only use of a writable file");
+	ok(has_ctx(a, IMG_CTX), "keeps the image label");
+	is_int(drop(&s, n, &err), 0, "the new layer is dropped");
+	ok(has_ctx(n, ORIG_CTX) && has_xattr(n, LABEL_XATTR_ORIG, NULL) &&
+		   has_xattr(n, LABEL_XATTR_USERS, NULL),
+	   "its original label is back, vmseal's attributes gone");
+	ok(record_lists("g1", n) == 0 && record_lists("g1", a) == 1,
+	   "it left the record, the rest stays");
+	is_int(drop(&s, x, &err), 0, "dropping a file never labelled: 0");
+	ok(has_ctx(x, ORIG_CTX) && has_xattr(x, LABEL_XATTR_ORIG, NULL),
+	   "... and it is left alone");
+
+	/* Another running guest reads c with the content label. */
+	is_int(start(&s2, "g2", c, CONTENT_CTX, false, &notes, &err), 0,
+	       "g2 runs with a shared member");
+	is_int(add(&s, c, CONTENT_CTX, false, &err), 0,
+	       "g1 takes it up read-only too");
+	ok(has_xattr(c, LABEL_XATTR_USERS, "g2,g1"), "users: g2,g1");
+	vs_err_clear(&err);
+	is_int(add(&s, c, IMG_CTX, true, &err), -EBUSY,
+	       "g1 would write it: refused, g2 reads it");
+	has_str(err.msg, "in use by running guest g2", "says who uses it");
+	ok(has_ctx(c, CONTENT_CTX), "its label is unchanged");
+	is_int(drop(&s, c, &err), 0, "g1 lets go of the shared member");
+	ok(has_ctx(c, CONTENT_CTX) && has_xattr(c, LABEL_XATTR_USERS, "g2"),
+	   "g2 still runs: the label stays, g2 its only user");
+	is_int(end(&s2), 0, "g2 ends");
+	ok(has_ctx(c, ORIG_CTX), "the shared member's original is back");
+
+	is_int(end(&s), 0, "g1 ends");
+	ok(has_ctx(a, ORIG_CTX) && has_ctx(b, ORIG_CTX),
+	   "the top and the base written by the job get theirs back");
+	strv_free(&notes);
+	free(a);
+	free(n);
+	free(b);
+	free(c);
+	free(x);
+}
+
 static void test_shared(void)
 {
 	struct label_session s1 = LABEL_SESSION_INIT, s2 = LABEL_SESSION_INIT;
@@ -609,6 +722,7 @@ int main(void)
 	} else {
 		test_apply_restore();
 		test_shared();
+		test_add_drop();
 		test_leftovers();
 		test_crash();
 		test_mcs_registry();
