@@ -64,6 +64,11 @@ struct walk {
 	char *roots_str;	/* "(/img, /data)" */
 	uint8_t *buf;
 	size_t buf_size;
+	/*
+	 * How much of the next header to read first: what the member
+	 * before used, rounded up (see read_header()).
+	 */
+	size_t first_read;
 	struct image_info scratch;	/* what the decoder fills */
 	struct chain *c;
 	size_t cap;
@@ -608,7 +613,8 @@ static int read_header(struct walk *w, struct chain_member *m,
 		       enum vs_format fmt)
 {
 	uint64_t fsize = m->size;
-	size_t want = fsize < VS_HEADER_READ ? (size_t)fsize : VS_HEADER_READ;
+	size_t first = w->first_read ? w->first_read : VS_HEADER_READ;
+	size_t want = fsize < first ? (size_t)fsize : first;
 	size_t need = 0;
 	ssize_t got, more;
 	int r;
@@ -657,6 +663,22 @@ static int read_header(struct walk *w, struct chain_member *m,
 		/* What the record compares: the bytes this decision rests on. */
 		m->header_len = m->info.header_used < (size_t)got ?
 					m->info.header_used : (size_t)got;
+		/*
+		 * The members of a chain are mostly made by one tool, their
+		 * headers alike: the next first read is what this one used,
+		 * rounded up to whole 64-byte lines with 16 bytes to spare
+		 * (a longer name), at least 128 and at most VS_HEADER_READ.
+		 * Each header is a cold page-cache page, copied by the cache
+		 * line; when a guess is short, the decoder asks for the rest
+		 * and only that is read.
+		 */
+		if (fmt != VS_FMT_RAW) {
+			size_t next = (m->info.header_used + 16 + 63) & ~(size_t)63;
+
+			w->first_read = next < 128 ? 128 :
+					next > VS_HEADER_READ ? VS_HEADER_READ :
+								next;
+		}
 		/* Hashed only for a record, which is all that reads it. */
 		if (w->opts->hash_headers) {
 			sha256(w->buf, m->header_len, m->header_sha256);

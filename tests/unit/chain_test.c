@@ -893,6 +893,45 @@ static void test_formats(void)
 	   "... and vmseal chain's option for the CLI: %s", err.msg);
 }
 
+/*
+ * The first read of a member is sized from the member above; a header
+ * that needs more than that guess (a far longer backing name, then a
+ * short one again) is read in two parts and decoded the same.
+ */
+static void test_first_read(void)
+{
+	struct chain c = { 0 };
+	char longname[250], cmd[512];
+	int r;
+
+	if (!have_qemu_img) {
+		tap_skip(NO_QEMU_IMG, "first read sized from the member above");
+		return;
+	}
+	/* 246 bytes: a whole file name (NAME_MAX 255). */
+	memset(longname, 'l', 240);
+	memcpy(longname + 240, ".qcow2", 7);
+	mkimg("-f qcow2", "root/fr0.qcow2 1M");
+	snprintf(cmd, sizeof(cmd), "-f qcow2 -F qcow2 -b fr0.qcow2 root/%s",
+		 longname);
+	mkimg(cmd, "1M");
+	snprintf(cmd, sizeof(cmd), "-f qcow2 -F qcow2 -b %s", longname);
+	mkimg(cmd, "root/fr2.qcow2 1M");
+	mkimg("-f qcow2 -F qcow2 -b fr2.qcow2", "root/fr3.qcow2 1M");
+	r = resolve(P("root/fr3.qcow2"), VS_FMT_QCOW2, NULL, &c);
+	is_int(r, 0, "short name, long name, short name: resolves");
+	ok(c.n == 4 && strcmp(c.m[1].info.backing_name, longname) == 0 &&
+	   strcmp(c.m[2].info.backing_name, "fr0.qcow2") == 0 &&
+	   !c.m[3].info.has_backing,
+	   "every name read whole, whatever the first read was");
+	ok(c.n == 4 && c.m[1].header_len > 640 &&
+	   c.m[1].header_len == c.m[1].info.header_used &&
+	   c.m[0].header_len == c.m[0].info.header_used,
+	   "header bytes as the decoder used them (%zu, %zu)",
+	   c.n == 4 ? c.m[0].header_len : 0, c.n == 4 ? c.m[1].header_len : 0);
+	chain_free(&c);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -919,6 +958,7 @@ int main(void)
 	test_odd_files();
 	test_names_formats();
 	test_formats();
+	test_first_read();
 
 	cleanup();
 	ok(access(tmp, F_OK) < 0 && errno == ENOENT, "temp dir removed");
