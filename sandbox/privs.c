@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "sandbox/privs.h"
+#include "sandbox/uidpool.h"
 
 static bool all_digits(const char *s)
 {
@@ -60,6 +61,7 @@ int privs_resolve(const struct privs_want *w, uid_t euid,
 		  struct privs *out, bool *warn_root, struct vs_err *err)
 {
 	struct passwd *pw = NULL;
+	bool files = false;
 
 	memset(out, 0, sizeof(*out));
 	*warn_root = false;
@@ -94,6 +96,12 @@ int privs_resolve(const struct privs_want *w, uid_t euid,
 		out->uid = (uid_t)strtoul(w->user, NULL, 10);
 		if (!w->no_passwd)
 			pw = getpwuid(out->uid);
+	} else if (!w->group &&
+		   uidpool_user_files("", w->user, &out->uid, &out->gid,
+				      out->group_name,
+				      sizeof(out->group_name)) == 1) {
+		/* Without NSS where the files are its answer. */
+		files = true;
 	} else {
 		pw = getpwnam(w->user);
 		if (!pw)
@@ -113,6 +121,8 @@ int privs_resolve(const struct privs_want *w, uid_t euid,
 	if (w->group) {
 		if (resolve_group(w->group, &out->gid, err) < 0)
 			return -EINVAL;
+	} else if (files) {
+		/* out->gid and out->group_name are the files' */
 	} else if (pw) {
 		out->gid = pw->pw_gid;
 	} else {
@@ -122,9 +132,10 @@ int privs_resolve(const struct privs_want *w, uid_t euid,
 	}
 	snprintf(out->user_name, sizeof(out->user_name), "%s",
 		 pw ? pw->pw_name : w->user);
-	snprintf(out->group_name, sizeof(out->group_name), "%s",
-		 w->group ? w->group : "");
-	if (!w->group) {
+	if (!files)
+		snprintf(out->group_name, sizeof(out->group_name), "%s",
+			 w->group ? w->group : "");
+	if (!w->group && !files) {
 		struct group *g = getgrgid(out->gid);
 
 		snprintf(out->group_name, sizeof(out->group_name), "%s",

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,115 @@ int uidpool_named_files(const char *root, uid_t id, char *why, size_t len)
 	if (rc == 0)
 		rc = file_has_id(root, "/etc/group", id, why, len);
 	return rc;
+}
+
+/*
+ * Whether "files" is the first service of the DB: line of
+ * ROOT/etc/nsswitch.conf and a match there ends the lookup (no
+ * [SUCCESS=...] action after it): then an entry found in the file is
+ * what NSS answers, whatever services follow.
+ */
+static bool files_first(const char *root, const char *db)
+{
+	char path[PATH_MAX], line[512];
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t n = strlen(db);
+	bool seen = false, ok = false;
+
+	snprintf(path, sizeof(path), "%s/etc/nsswitch.conf", root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok, *next;
+
+		if (strncmp(line, db, n) || line[n] != ':')
+			continue;
+		if (seen || !strchr(line, '\n'))
+			return false;	/* twice, or longer than line */
+		seen = true;
+		tok = strtok_r(line + n + 1, " \t\n", &save);
+		next = tok ? strtok_r(NULL, " \t\n", &save) : NULL;
+		ok = tok && !strcmp(tok, "files") &&
+		     !(next && next[0] == '[' && strcasestr(next, "success"));
+	}
+	return seen && ok;
+}
+
+/*
+ * The first line of ROOT/FILE whose field key (0: the name, 2: the id)
+ * is key (a name, or the id in decimal), as glibc's files service
+ * matches it; NULL when there is none, the file cannot be read, or a
+ * line before it starts with a blank.
+ */
+static char *file_entry(const char *root, const char *file, int field,
+			const char *key)
+{
+	char path[PATH_MAX], *line = NULL;
+	size_t cap = 0, klen = strlen(key);
+	FILE *f;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s%s", root, file);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (!found && getline(&line, &cap, f) > 0) {
+		char *p = line;
+
+		/* glibc skips leading blanks: not worth matching its way. */
+		if (*p == ' ' || *p == '\t')
+			break;
+		for (int i = 0; i < field && p; i++) {
+			p = strchr(p, ':');
+			p = p ? p + 1 : NULL;
+		}
+		found = p && !strncmp(p, key, klen) &&
+			(p[klen] == ':' || (field && p[klen] == '\n'));
+	}
+	fclose(f);
+	if (found)
+		return line;
+	free(line);
+	return NULL;
+}
+
+/* Field i of a passwd or group line, as a number. */
+static bool entry_id(const char *line, int i, unsigned long *v)
+{
+	char *end;
+
+	for (; i > 0 && line; i--) {
+		line = strchr(line, ':');
+		line = line ? line + 1 : NULL;
+	}
+	if (!line || !isdigit((unsigned char)*line))
+		return false;
+	errno = 0;
+	*v = strtoul(line, &end, 10);
+	return !errno && *end == ':' && *v < UINT32_MAX;
+}
+
+int uidpool_user_files(const char *root, const char *name, uid_t *uid,
+		       gid_t *gid, char *group, size_t glen)
+{
+	_cleanup_free_ char *pw = NULL, *gr = NULL;
+	char key[32];
+	unsigned long u, g;
+
+	if (!*name || strchr(name, ':') || strchr(name, '\n') ||
+	    name[0] == '+' || name[0] == '-' ||
+	    !files_first(root, "passwd") || !files_first(root, "group"))
+		return 0;
+	pw = file_entry(root, "/etc/passwd", 0, name);
+	if (!pw || !entry_id(pw, 2, &u) || !entry_id(pw, 3, &g))
+		return 0;
+	snprintf(key, sizeof(key), "%lu", g);
+	gr = file_entry(root, "/etc/group", 2, key);
+	if (!gr || !strchr(gr, ':') || gr[0] == '+' || gr[0] == '-')
+		return 0;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	snprintf(group, glen, "%.*s", (int)strcspn(gr, ":"), gr);
+	return 1;
 }
 
 /*

@@ -228,6 +228,114 @@ int main(void)
 		}
 		free(r);
 	}
+	/*
+	 * A user by name without NSS: only where the files are NSS's first
+	 * service for passwd and group and an entry found there ends the
+	 * lookup, and only for what glibc's files service would match.
+	 */
+	{
+		char *r = xasprintf("%s/root", dir), *cmd, grp[64];
+		const char *const fine = "passwd: files systemd\ngroup: files\n";
+		FILE *f;
+		const struct {
+			const char *nss, *passwd, *name;
+			int want;
+			uid_t uid;
+			gid_t gid;
+			const char *group, *what;
+		} cases[] = {
+			{ fine, "guest:x:4242:100::/:/bin/false\n", "guest", 1, 4242,
+			  100, "users", "a user in passwd, its group in group" },
+			{ "passwd: files ldap\ngroup: files [NOTFOUND=return] sss\n",
+			  "guest:x:4242:100::/:/bin/false\n", "guest", 1, 4242, 100,
+			  "users", "files first, other services after" },
+			{ "passwd: ldap files\ngroup: files\n",
+			  "guest:x:4242:100::/:/bin/false\n", "guest", 0, 0, 0, NULL,
+			  "another service first: NSS must tell" },
+			{ "passwd: files [SUCCESS=continue] ldap\ngroup: files\n",
+			  "guest:x:4242:100::/:/bin/false\n", "guest", 0, 0, 0, NULL,
+			  "a match that does not end the lookup" },
+			{ "passwd: files\n", "guest:x:4242:100::/:/bin/false\n",
+			  "guest", 0, 0, 0, NULL, "no group line" },
+			{ fine, "guest:x:4242:100::/:/bin/false\n", "nobody", 0, 0, 0,
+			  NULL, "a name not in the file (nss-systemd may make it up)" },
+			{ fine, "guest:x:4242:4444::/:/bin/false\n", "guest", 0, 0, 0,
+			  NULL, "a gid not in group" },
+			{ fine, "guestx:x:1:1::/:/bin/false\nguest:x:4242:100::/:\n",
+			  "guest", 1, 4242, 100, "users", "a longer name is not it" },
+			{ fine, "guest:x:4242:100::/:\nguest:x:5:5::/:\n", "guest", 1,
+			  4242, 100, "users", "the first of two entries" },
+			{ fine, " guest:x:5:5::/:\nguest:x:4242:100::/:\n", "guest", 0,
+			  0, 0, NULL, "a line with a leading blank" },
+			{ fine, "guest:x::100::/:\n", "guest", 0, 0, 0, NULL,
+			  "an empty uid" },
+			{ fine, "guest:x:4242:100::/:\n", "gu:est", 0, 0, 0, NULL,
+			  "a name with a colon" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			uid_t u = 0;
+			gid_t g = 0;
+			int rc;
+
+			cmd = xasprintf("rm -rf '%s' && mkdir -p '%s/etc'", r, r);
+			(void)!system(cmd);
+			free(cmd);
+			cmd = xasprintf("%s/etc/nsswitch.conf", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs(cases[i].nss, f);
+				fclose(f);
+			}
+			free(cmd);
+			cmd = xasprintf("%s/etc/passwd", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs(cases[i].passwd, f);
+				fclose(f);
+			}
+			free(cmd);
+			cmd = xasprintf("%s/etc/group", r);
+			if ((f = fopen(cmd, "we"))) {
+				fputs("root:x:0:\nusers:x:100:guest\n", f);
+				fclose(f);
+			}
+			free(cmd);
+			grp[0] = '\0';
+			rc = uidpool_user_files(r, cases[i].name, &u, &g, grp,
+						sizeof(grp));
+			ok(rc == cases[i].want &&
+			   (rc == 0 || (u == cases[i].uid && g == cases[i].gid &&
+					!strcmp(grp, cases[i].group))),
+			   "user without NSS: %s (%d: %u %u %s)", cases[i].what, rc,
+			   (unsigned)u, (unsigned)g, grp);
+		}
+		free(r);
+	}
+	/* On this host: where the files answer by name, what NSS answers. */
+	{
+		FILE *pf = fopen("/etc/passwd", "re");
+		struct passwd *pw;
+		struct group *gr;
+		int asked = 0, wrong = 0;
+		char grp[64];
+		uid_t u;
+		gid_t g;
+
+		while (pf && (pw = fgetpwent(pf))) {
+			if (uidpool_user_files("", pw->pw_name, &u, &g, grp,
+					       sizeof(grp)) != 1)
+				continue;
+			asked++;
+			gr = getgrgid(g);
+			wrong += !getpwnam(pw->pw_name) ||
+				 getpwnam(pw->pw_name)->pw_uid != u ||
+				 getpwnam(pw->pw_name)->pw_gid != g ||
+				 !gr || strcmp(gr->gr_name, grp);
+		}
+		if (pf)
+			fclose(pf);
+		ok(wrong == 0, "on this host a user by name from the files is what "
+		   "NSS says (%d answered, %d wrong)", asked, wrong);
+	}
 	/* On this host: where it answers, what NSS answers. */
 	{
 		uid_t ids[] = { 0, 1, 65534, first, first + 1, 4242 };
