@@ -221,7 +221,8 @@ e2e: test-bins
 # make bench: a release build of its own (build-bench/, -O2, no
 # sanitizer), then every figure against its baseline measured in the same
 # run (bench/run.sh): one table, and JSON in bench/out/.  REPS= to change
-# the runs (20 by default).
+# the runs (20 by default), JOB_REPS= the gate's block job rounds (40),
+# BENCH_ONLY=launch,deny,broker,chain,gate to run only those sections.
 BENCH_O := build-bench
 BENCH_TOOLS := $(BENCH_O)/bench/bench_launch $(BENCH_O)/bench/bench_broker \
 	$(BENCH_O)/bench/bench_exec $(BENCH_O)/bench/bench_chain_floor \
