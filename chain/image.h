@@ -95,11 +95,12 @@ static inline void image_info_clear(struct image_info *info)
 }
 
 /*
- * Bytes a walker reads first: 640, enough for the header, extensions and
- * a backing name of up to about 100 bytes as qemu-img writes them into a
- * qcow2 (536 bytes with a short name) or QED image; a longer name, or a
- * VMDK's embedded descriptor (it ends at 10.5 KiB), takes a second read
- * of the bytes still missing.  Each member's header is a cold page-cache
+ * Bytes a walker reads first from the top image (the others start from
+ * what the member above used, at most this): 640, enough for the
+ * header, extensions and a backing name of up to about 100 bytes as
+ * qemu-img writes them into a qcow2 (536 bytes with a short name) or QED
+ * image; a longer name, or a VMDK's embedded descriptor (it ends at
+ * 10.5 KiB), takes a second read of the bytes still missing.  Each member's header is a cold page-cache
  * page, so the copy costs by the cache line: 16 KiB per member was a
  * quarter of a deep chain's time in the kernel, 1 KiB still 7%
  * (bench/chain.sh measures against the floor).  A decoder

@@ -226,6 +226,58 @@ static void numbers_and_chunks(void)
 	}
 	ok(!bad, "%u numbers written as printf writes them", tried);
 
+	/*
+	 * One text of many members whose numbers repeat and alternate (the
+	 * writer keeps recent ones by value): each line has its own.
+	 */
+	{
+		enum { N = sizeof(vals) / sizeof(vals[0]) };
+		struct chain_member ms[N];
+		struct chain cc = { .m = ms, .n = N };
+		char *line;
+
+		memset(ms, 0, sizeof(ms));
+		for (size_t i = 0; i < N; i++) {
+			ms[i].path = (char *)"/img/m.qcow2";
+			ms[i].info.format = VS_FMT_QCOW2;
+			ms[i].info.backing_name = (char *)"";
+			ms[i].info.data_file_name = (char *)"";
+			ms[i].info.virtual_size = vals[i];
+			ms[i].st.st_ino = (ino_t)vals[(i * 7) % N];
+			ms[i].st.st_dev = (dev_t)vals[(i * 3) % N];
+			ms[i].size = vals[i % 3];
+		}
+		text = record_chain_text(&cc);
+		bad = 0;
+		line = strchr(text, '\n');
+		for (size_t i = 0; i < N; i++) {
+			char *end = line ? strchr(line + 1, '\n') : NULL;
+			char w1[64], w2[64], w3[64], w4[64];
+
+			if (!line || !end) {
+				bad++;
+				break;
+			}
+			*end = '\0';
+			snprintf(w1, sizeof(w1), "\"virtual-size\": %llu,",
+				 (unsigned long long)vals[i]);
+			snprintf(w2, sizeof(w2), "\"ino\": %llu,",
+				 (unsigned long long)vals[(i * 7) % N]);
+			snprintf(w3, sizeof(w3), "\"dev\": %llu,",
+				 (unsigned long long)vals[(i * 3) % N]);
+			snprintf(w4, sizeof(w4), "\"size\": %llu,",
+				 (unsigned long long)vals[i % 3]);
+			if ((!strstr(line, w1) || !strstr(line, w2) ||
+			     !strstr(line, w3) || !strstr(line, w4)) &&
+			    bad++ < 3)
+				tap_diag("member %zu: %s", i, line);
+			*end = '\n';
+			line = end;
+		}
+		free(text);
+		ok(!bad, "%d members with repeating numbers, each its own", N);
+	}
+
 	bad = tried = 0;
 	for (size_t len = 1; len < 40; len++) {
 		for (size_t at = 0; at < len; at++) {
