@@ -21,15 +21,19 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -307,68 +311,148 @@ static int build(const struct jail_spec *s, struct vs_err *err)
  * for it to be scheduled: on a busy machine a new task waited 0.5 to 4 ms
  * for a CPU in about half the launches, with the supervisor blocked on
  * its report.
+ *
+ * It runs in the supervisor's memory (CLONE_VM) on a stack of its own,
+ * alongside it: no copy of the supervisor's memory at the clone, no
+ * copy-on-write faults on either side afterwards, no copy to tear down
+ * at its exit (0.14 to 0.21 ms a launch: bench_exec, 300 interleaved
+ * rounds, min, p10, p25 and median).  It shares the supervisor's thread
+ * pointer too, so it touches no thread state: its system calls are
+ * made directly (init_syscall(): no errno written, no cancellation
+ * point), and it calls no libc function, no stdio, no malloc.  Where
+ * vmseal has no such primitive (neither x86_64 nor aarch64) the init
+ * gets a copy of the memory, as a fork, and uses syscall().
  */
-static void __attribute__((noreturn)) init_main(int sock)
+#define INIT_STACK (64 * 1024)
+#define INIT_GUARD 4096
+
+#if defined(__x86_64__)
+#define INIT_CLONE_VM CLONE_VM
+static long init_syscall(long n, long a, long b, long c, long d, long e)
 {
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define INIT_CLONE_VM CLONE_VM
+static long init_syscall(long n, long a, long b, long c, long d, long e)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4)
+			 : "memory");
+	return x0;
+}
+#else
+#define INIT_CLONE_VM 0
+static long init_syscall(long n, long a, long b, long c, long d, long e)
+{
+	return syscall(n, a, b, c, d, e);
+}
+#endif
+
+struct ksigaction {		/* the kernel's, as rt_sigaction takes it */
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
+/* Not instrumented: a sanitizer's runtime keeps thread state. */
+__attribute__((no_sanitize("address", "undefined")))
+static int init_main(void *arg)
+{
+	int sock = (int)(intptr_t)arg;
 	struct pollfd p = { .fd = sock, .events = POLLIN };
-	sigset_t none;
+	struct timespec now = { 0, 0 };
+	struct ksigaction dfl = { .handler = SIG_DFL };
+	struct ksigaction ign = { .handler = SIG_IGN };
+	unsigned long none = 0;
 	char c;
 
-	prctl(PR_SET_NAME, "vmseal-jail", 0, 0, 0);
+	init_syscall(SYS_prctl, PR_SET_NAME, (long)"vmseal-jail", 0, 0, 0);
 	/*
 	 * Dies with the thread that forked it; if that already happened,
 	 * the socket says so (its other end is closed).
 	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		_exit(127);
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)))
-		_exit(127);
-	/* Orphans of the namespace are reaped at once. */
-	signal(SIGCHLD, SIG_IGN);
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGCHLD)
-			signal(sig, SIG_DFL);
+	if (init_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		init_syscall(SYS_exit, 127, 0, 0, 0, 0);
+	if (init_syscall(SYS_ppoll, (long)&p, 1, (long)&now, 0, 0) == 1 &&
+	    (p.revents & (POLLHUP | POLLERR)))
+		init_syscall(SYS_exit, 127, 0, 0, 0, 0);
+	/* Orphans of the namespace are reaped at once; the rest default. */
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			init_syscall(SYS_rt_sigaction, sig,
+				     (long)(sig == SIGCHLD ? &ign : &dfl), 0,
+				     sizeof(none), 0);
 	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (fd_close_all_except(&sock, 1) < 0)
-		_exit(127);
-	/* Until the supervisor closes its end, or dies. */
-	for (;;) {
-		ssize_t n = read(sock, &c, 1);
-
-		if (n == 0 || (n < 0 && errno != EINTR))
-			_exit(0);
-	}
+	init_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0,
+		     sizeof(none), 0);
+	if (sock > 0)
+		init_syscall(SYS_close_range, 0, sock - 1, 0, 0, 0);
+	init_syscall(SYS_close_range, sock + 1, ~0U, 0, 0, 0);
+	/*
+	 * Until the supervisor closes its end, or dies (nothing is
+	 * handled, so no EINTR).
+	 */
+	while (init_syscall(SYS_read, sock, (long)&c, 1, 0, 0) > 0)
+		;
+	init_syscall(SYS_exit, 0, 0, 0, 0, 0);
+	return 0;
 }
 
 int jail_create(const struct jail_spec *s, struct jail *j, struct vs_err *err)
 {
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+		    INIT_CLONE_VM;
+	size_t sz = INIT_STACK + INIT_GUARD;
 	int sv[2];
+	char *stack;
 	pid_t pid;
 
 	if (s->new_net)
 		flags |= CLONE_NEWNET;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return vs_errnof(err, errno, "socketpair");
+	stack = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return vs_errnof(err, errno, "a stack for the jail's init");
+	if (mprotect(stack, INIT_GUARD, PROT_NONE) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		vs_errnof(err, errno, "socketpair");
+		munmap(stack, sz);
+		return -err->code;
+	}
 	fflush(NULL);
-	/* fork() semantics (no new stack), plus the namespaces. */
-	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	pid = clone(init_main, stack + sz, flags | SIGCHLD,
+		    (void *)(intptr_t)sv[1]);
 	if (pid < 0) {
+		vs_errnof(err, errno, "creating the jail's namespaces");
 		close(sv[0]);
 		close(sv[1]);
-		return vs_errnof(err, errno, "creating the jail's namespaces");
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		init_main(sv[1]);
+		munmap(stack, sz);
+		return -err->code;
 	}
 	close(sv[1]);
 	j->spec = *s;
 	j->init = pid;
+	j->stack = stack;
 	j->ctl = sv[0];
-	j->ns_flags = flags & ~CLONE_NEWPID;
+	j->ns_flags = flags & ~(CLONE_NEWPID | CLONE_VM);
 	j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (j->pidfd < 0) {
 		vs_errnof(err, errno, "pidfd_open of the jail's init");
@@ -418,6 +502,7 @@ int jail_enter(const struct jail *j, struct vs_err *err)
 
 void jail_destroy(struct jail *j)
 {
+	bool reaped = false;
 	int status;
 
 	if (j->ctl >= 0)
@@ -437,8 +522,10 @@ void jail_destroy(struct jail *j)
 			struct pollfd p = { .fd = j->pidfd, .events = POLLIN };
 			pid_t r = waitpid(j->init, &status, WNOHANG);
 
-			if (r == j->init || (r < 0 && errno != EINTR))
+			if (r == j->init || (r < 0 && errno != EINTR)) {
+				reaped = r == j->init;
 				break;
+			}
 			if (j->pidfd < 0 || poll(&p, 1, 1000 - 10 * i) < 0)
 				usleep(10 * 1000);
 			else if (p.revents == 0)
@@ -447,6 +534,10 @@ void jail_destroy(struct jail *j)
 	}
 	if (j->pidfd >= 0)
 		close(j->pidfd);
+	/* Its stack goes once it cannot run any more (else it is leaked). */
+	if (j->stack && (j->init <= 0 || reaped))
+		munmap(j->stack, INIT_STACK + INIT_GUARD);
+	j->stack = NULL;
 	j->ctl = j->pidfd = -1;
 	j->init = -1;
 }

@@ -48,6 +48,7 @@ struct jail {
 	int pidfd;		/* of init */
 	int ctl;		/* closing it ends the jail */
 	int ns_flags;		/* what the emulator joins (not the PID ns) */
+	void *stack;		/* the init's */
 };
 
 #define JAIL_INIT { .init = -1, .pidfd = -1, .ctl = -1 }

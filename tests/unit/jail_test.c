@@ -5,13 +5,16 @@
  * writable and the root not; a failing step is jail_enter's error and
  * leaves no init behind; destroying the jail ends what runs in it.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +68,72 @@ static int child(const struct jail *j, const char *rw, const char *sibling)
 	return r;
 }
 
+/* Field NAME of /proc/PID/status, as a number (base 16 for masks). */
+static unsigned long long status_field(pid_t pid, const char *name, int base)
+{
+	char path[64], line[256];
+	unsigned long long v = ~0ULL;
+	size_t n = strlen(name);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, n) && line[n] == ':')
+			v = strtoull(line + n + 1, NULL, base);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return d ? n : -1;
+}
+
+/*
+ * The init sets itself up with raw system calls in our memory
+ * (jail.c): what it is once set up, whatever it inherited from us.
+ */
+static void init_state(pid_t init)
+{
+	char path[64], comm[32] = "";
+	int i, fd;
+
+	for (i = 0; i < 200 && count_fds(init) != 1; i++)
+		usleep(10 * 1000);
+	is_int(count_fds(init), 1, "the init holds one descriptor, its socket");
+	ok(status_field(init, "SigIgn", 16) == 1ULL << (SIGCHLD - 1),
+	   "the init ignores SIGCHLD alone (we ignore SIGUSR1)");
+	ok(status_field(init, "SigBlk", 16) == 0,
+	   "the init blocks nothing (we block SIGUSR2)");
+	is_int((int)status_field(init, "NSpid", 10), (int)init,
+	       "the init's host pid");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+	}
+	has_str(comm, "vmseal-jail", "the init's name");
+#if defined(__x86_64__) || defined(__aarch64__)
+	ok(syscall(SYS_kcmp, getpid(), init, KCMP_VM, 0, 0) == 0,
+	   "the init runs in our memory, not a copy");
+#endif
+}
+
 int main(void)
 {
 	char base[] = "/tmp/jail-test.XXXXXX", rw[256], sib[256], made[300];
@@ -110,6 +179,15 @@ int main(void)
 
 	if (!mkdtemp(base))
 		return tap_done();
+	/* What the init must not keep from us. */
+	signal(SIGUSR1, SIG_IGN);
+	{
+		sigset_t m;
+
+		sigemptyset(&m);
+		sigaddset(&m, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &m, NULL);
+	}
 	snprintf(rw, sizeof(rw), "%s/run", base);
 	snprintf(sib, sizeof(sib), "%s/other", base);
 	mkdir(rw, 0700);
@@ -123,6 +201,7 @@ int main(void)
 	if (j.init < 0)
 		goto out;
 	init = j.init;
+	init_state(init);
 	ok(jail_pid_ns_enter(&j, &saved, &err) == 0, "into its PID namespace");
 	pid = fork();
 	if (pid == 0)
