@@ -97,7 +97,8 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock,
 		vs_errnof(&err, -rc, "placing the image descriptors");
 		child_fail(sock, LAUNCH_SETUP, &err);
 	}
-	memcpy(keep, s->dst_fds, s->n_fds * sizeof(int));
+	if (s->n_fds)
+		memcpy(keep, s->dst_fds, s->n_fds * sizeof(int));
 	/* What the caller passes (a monitor socket, a tap) stays as it is. */
 	for (size_t i = 0; i < s->n_keep; i++) {
 		keep[s->n_fds + i] = s->keep_fds[i];
@@ -191,6 +192,20 @@ child_main(const struct launch_spec *s, const sigset_t *sigmask, int sock,
  * handlers, no stdio flush in our memory; xalloc's abort() kills only
  * the child).  Landlock, seccomp and NO_NEW_PRIVS are per thread.
  */
+#if defined(__SANITIZE_ADDRESS__)
+#define VS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VS_ASAN 1
+#endif
+#endif
+#ifdef VS_ASAN
+#include <sanitizer/asan_interface.h>
+#define asan_unpoison(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define asan_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 #define CHILD_STACK (512 * 1024)
 #define CHILD_GUARD 4096
 
@@ -317,8 +332,11 @@ int launch_start(const struct launch_spec *s, const sigset_t *sigmask,
 		child = clone(child_entry, stack + CHILD_GUARD + CHILD_STACK,
 			      (vm ? CLONE_VM : 0) | CLONE_VFORK | SIGCHLD, &a);
 	}
-	if (stack != MAP_FAILED)
+	if (stack != MAP_FAILED) {
+		/* ASan: the child's frames never returned to unpoison. */
+		asan_unpoison(stack + CHILD_GUARD, CHILD_STACK);
 		munmap(stack, CHILD_STACK + CHILD_GUARD);
+	}
 	/*
 	 * The child's uid change set the shared memory's dumpable flag to
 	 * fs.suid_dumpable (0 or 2 here); it has its own memory now.
