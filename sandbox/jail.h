@@ -23,7 +23,8 @@
  * subset=pid).  The root is read-only.
  *
  * The jail is held by its init: pid 1 of the PID namespace, a child of
- * the caller that stays root, never executes anything and dies with the
+ * the caller that runs in the caller's memory (on x86_64 and aarch64,
+ * see jail.c), stays root, never executes anything and dies with the
  * caller (PR_SET_PDEATHSIG) or when the caller closes its socket.  When
  * it dies, the kernel kills every process of the namespace: the emulator
  * never outlives its supervisor, whatever it does to its own
@@ -48,7 +49,7 @@ struct jail {
 	int pidfd;		/* of init */
 	int ctl;		/* closing it ends the jail */
 	int ns_flags;		/* what the emulator joins (not the PID ns) */
-	void *stack;		/* the init's */
+	void *stack;		/* the init's, unmapped once it is reaped */
 };
 
 #define JAIL_INIT { .init = -1, .pidfd = -1, .ctl = -1 }
