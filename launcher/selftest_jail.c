@@ -34,7 +34,13 @@ static struct jail_row *add(struct jail_row *rows, size_t *n,
 	r->group = group;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->verdict = v;
-	snprintf(r->got, sizeof(r->got), "%s", got);
+	/* What a probe got may be long: its start says enough. */
+	{
+		size_t len = strnlen(got, sizeof(r->got) - 1);
+
+		memcpy(r->got, got, len);
+		r->got[len] = '\0';
+	}
 	return r;
 }
 
