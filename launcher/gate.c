@@ -645,9 +645,9 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 		add_fd_cmd(g, set, steal_fd(&c.m[i].fd), NULL);
 		snprintf(args, sizeof(args),
 			 "{\"driver\": \"%s\", \"node-name\": \"%s\", "
-			 "\"filename\": \"/dev/fdset/%d\", \"read-only\": true, "
-			 "\"locking\": \"off\"}",
-			 m->blockdev ? "host_device" : "file", fnode, set);
+			 "\"filename\": \"/dev/fdset/%d\", \"read-only\": true%s}",
+			 m->blockdev ? "host_device" : "file", fnode, set,
+			 g->own_socket ? ", \"locking\": \"off\"" : "");
 		internal(g, "blockdev-add", args, -1, 0, NULL);
 		nd = gate_node_put(g, fnode);
 		nd->set = set;
@@ -756,6 +756,8 @@ static struct gate_ops gate_ops_for(struct gate *g)
 		.resolve_backing = op_resolve_backing,
 		.writable = op_writable,
 		.own_set = op_own_set,
+		/* Wrapped guests are in no RUN/.chains: QEMU's locks judge. */
+		.keep_locks = !g->own_socket,
 	};
 }
 

@@ -451,17 +451,46 @@ static int file_node(struct rw *w, struct json_object *o, bool ro)
 	if (!w->ops || !w->ops->file)
 		return refuse(w, "files cannot be opened here");
 	why[0] = '\0';
-	set = w->ops->file(w->ops->ctx, name, acc, why, sizeof(why));
+	if (w->ops->keep_locks && acc == GATE_AUTO) {
+		/*
+		 * With QEMU's locks on, a node must keep one open file
+		 * description: QEMU locks the description it uses and
+		 * releases by closing its dup, but the set still holds the
+		 * description, so an auto-read-only node switched from the
+		 * set's O_RDONLY descriptor to its O_RDWR one leaves the
+		 * first one's lock bytes behind (libvirt's blockdev-create
+		 * then fails 'Failed to get shared "write" lock').  Where
+		 * the file can be written, the node is opened read-write at
+		 * once; else read-only, as auto-read-only would.
+		 */
+		set = w->ops->file(w->ops->ctx, name, GATE_RW, why, sizeof(why));
+		if (set == -EACCES || set == -EROFS) {
+			why[0] = '\0';
+			set = w->ops->file(w->ops->ctx, name, GATE_RO, why,
+					   sizeof(why));
+		} else if (set >= 0) {
+			json_object_object_del(o, "auto-read-only");
+			json_object_object_add(o, "read-only",
+					       json_object_new_boolean(false));
+		}
+	} else {
+		set = w->ops->file(w->ops->ctx, name, acc, why, sizeof(why));
+	}
 	if (set < 0)
 		return refuse_why(w, why);
 	set_fdset(o, "filename", set);
 	/*
-	 * QEMU's image locks live on open file descriptions, which a set
-	 * shares between its read-only and read-write uses: they would
-	 * refuse QEMU its own images.  vmseal keeps writers apart itself
-	 * (no image another running guest writes is ever opened).
+	 * Run mode: no image another running guest writes is ever opened
+	 * (RUN/.chains), so QEMU's locks only add a failure mode.  Wrap
+	 * mode registers nothing there: QEMU's own locks are all that
+	 * keeps a second domain's writer off an image, as without vmseal.
+	 * They work on fd sets because a set's O_RDWR descriptor is
+	 * rotated (remove-fd after each job, a fresh one before the next),
+	 * so no stale lock byte outlives the job that took it.
 	 */
-	json_object_object_add(o, "locking", json_object_new_string("off"));
+	if (!w->ops->keep_locks)
+		json_object_object_add(o, "locking",
+				       json_object_new_string("off"));
 	/* The filter refuses io_uring, which opens files past it. */
 	aio = str_member(o, "aio");
 	if (aio && !strcmp(aio, "io_uring"))

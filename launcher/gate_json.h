@@ -100,6 +100,13 @@ struct gate_ops {
 			char *why, size_t n);
 	/* A client's add-fd/remove-fd names this set: true if vmseal's. */
 	bool (*own_set)(void *ctx, int64_t set);
+	/*
+	 * QEMU's image locks stay on for the files opened here (wrap
+	 * mode: nothing else keeps another guest's writer off them);
+	 * false: file nodes get "locking": "off" (run mode, where the
+	 * gate refuses another running guest's images itself).
+	 */
+	bool keep_locks;
 };
 
 enum gate_kind {

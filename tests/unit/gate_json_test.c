@@ -13,18 +13,26 @@
 #include "tests/lib/tap.h"
 
 static int next_set;
+static char opened[256];	/* "mode path;" for each file opened */
 
+/* Files under /img/ro/ cannot be opened for writing. */
 static int fake_file(void *ctx, const char *path, enum gate_access acc,
 		     char *why, size_t n)
 {
 	static const char *const names[] = { "ro", "rw", "auto" };
+	size_t len = strlen(opened);
 
 	(void)ctx;
 	if (strncmp(path, "/img/", 5) != 0) {
 		snprintf(why, n, "%s: outside the roots", path);
 		return -EACCES;
 	}
+	if (acc != GATE_RO && !strncmp(path, "/img/ro/", 8)) {
+		snprintf(why, n, "%s: read-only", path);
+		return -EACCES;
+	}
 	tap_diag("open %s %s", path, names[acc]);
+	snprintf(opened + len, sizeof(opened) - len, "%s %s;", names[acc], path);
 	return 1000 + next_set++;
 }
 
@@ -48,14 +56,29 @@ static const struct gate_ops ops = {
 	.overlay_of = fake_overlay_of,
 };
 
-static struct gate_result rw(const char *cmd)
+/* Wrap mode's rules: QEMU's image locks stay on. */
+static const struct gate_ops wrap_ops = {
+	.file = fake_file,
+	.node_path = fake_node_path,
+	.overlay_of = fake_overlay_of,
+	.keep_locks = true,
+};
+
+static struct gate_result rewrite_with(const struct gate_ops *o,
+				       const char *cmd)
 {
 	struct gate_result r;
 
 	next_set = 0;
-	if (gate_rewrite(cmd, strlen(cmd), 7, &ops, &r) < 0)
+	opened[0] = '\0';
+	if (gate_rewrite(cmd, strlen(cmd), 7, o, &r) < 0)
 		abort();
 	return r;
+}
+
+static struct gate_result rw(const char *cmd)
+{
+	return rewrite_with(&ops, cmd);
 }
 
 static void test_framer(void)
@@ -186,10 +209,60 @@ static void test_rewrite(void)
 	gate_result_free(&r);
 }
 
+static void test_wrap_locks(void)
+{
+	struct gate_result r;
+
+	r = rewrite_with(&wrap_ops,
+			 "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+			 "\"file\",\"filename\":\"/img/s1.qcow2\",\"node-name\":"
+			 "\"s\",\"auto-read-only\":true}}");
+	ok(r.kind == GATE_SEND && r.json &&
+		   strstr(r.json, "\"filename\":\"/dev/fdset/1000\"") &&
+		   !strstr(r.json, "locking") && !strstr(r.json, "auto-read-only") &&
+		   strstr(r.json, "\"read-only\":false") &&
+		   !strcmp(opened, "rw /img/s1.qcow2;"),
+	   "wrap: an auto-read-only file node that can be written is opened "
+	   "read-write at once, QEMU's locking left on");
+	gate_result_free(&r);
+
+	r = rewrite_with(&wrap_ops,
+			 "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+			 "\"file\",\"filename\":\"/img/ro/cd.iso\",\"node-name\":"
+			 "\"c\",\"auto-read-only\":true}}");
+	ok(r.kind == GATE_SEND && r.json && !strstr(r.json, "locking") &&
+		   strstr(r.json, "\"auto-read-only\":true") &&
+		   !strstr(r.json, "\"read-only\"") &&
+		   !strcmp(opened, "ro /img/ro/cd.iso;"),
+	   "wrap: one that cannot be written falls back to read-only, as "
+	   "auto-read-only would");
+	gate_result_free(&r);
+
+	r = rewrite_with(&wrap_ops,
+			 "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+			 "\"qcow2\",\"node-name\":\"h\",\"backing\":null,"
+			 "\"file\":{\"driver\":\"file\",\"filename\":"
+			 "\"/img/hot.qcow2\"}}}");
+	ok(r.kind == GATE_SEND && r.json && !strstr(r.json, "locking") &&
+		   !strcmp(opened, "rw /img/hot.qcow2;"),
+	   "wrap: a read-write file node keeps QEMU's locking");
+	gate_result_free(&r);
+
+	r = rw("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":"
+	       "\"file\",\"filename\":\"/img/s1.qcow2\",\"node-name\":"
+	       "\"s\",\"auto-read-only\":true}}");
+	ok(r.kind == GATE_SEND && r.json && strstr(r.json, "\"locking\":\"off\"") &&
+		   strstr(r.json, "\"auto-read-only\":true") &&
+		   !strcmp(opened, "auto /img/s1.qcow2;"),
+	   "run: the same node stays auto-read-only with locking off");
+	gate_result_free(&r);
+}
+
 int main(void)
 {
 	test_framer();
 	test_reply();
 	test_rewrite();
+	test_wrap_locks();
 	return tap_done();
 }
