@@ -603,11 +603,20 @@ int probe_run_filter(const struct probe *pr, const struct vs_filter *ctx,
 		cr.err = cr.ret < 0 ? errno : 0;
 		if (write(pipefd[1], &cr, sizeof(cr)) != sizeof(cr))
 			_exit(121);
-		_exit(0);
+		/*
+		 * The parent ends us once it has the result: a filter with a
+		 * low ceiling refuses exit_group and exit, and a sanitizer's
+		 * runtime, which asks for sigaltstack before a call that does
+		 * not return, would spin on its failed check.
+		 */
+		for (;;)
+			pause();
 	}
 	close(pipefd[1]);
 	n = read(pipefd[0], r, sizeof(*r));
 	close(pipefd[0]);
+	if (n == (ssize_t)sizeof(*r))
+		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof(*r))
