@@ -818,7 +818,8 @@ static void register_nodes(struct gate *g, struct json_object *o)
 	}
 }
 
-static char *dup_member(struct json_object *o, const char *key)
+/* A copy of o's string member key; NULL when o has none. */
+char *gate_dup_member(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -866,13 +867,13 @@ static void job_started(struct gate *g, const char *sent)
 	}
 	json_object_object_get_ex(o, "execute", &v);
 	j.cmd = xstrdup(v ? json_object_get_string(v) : "");
-	j.device = dup_member(a, "device");
-	j.id = dup_member(a, "job-id");
+	j.device = gate_dup_member(a, "device");
+	j.id = gate_dup_member(a, "job-id");
 	if (!j.id && j.device)
 		j.id = xstrdup(j.device);
-	j.top = dup_member(a, "top-node");
-	j.base = dup_member(a, "base-node");
-	j.target = dup_member(a, "target");
+	j.top = gate_dup_member(a, "top-node");
+	j.base = gate_dup_member(a, "base-node");
+	j.target = gate_dup_member(a, "target");
 	json_object_put(o);
 	if (!j.id) {
 		job_free(&j);
@@ -1481,9 +1482,9 @@ no_caps:
 			struct job *j;
 
 			if (o && json_object_object_get_ex(o, "arguments", &a)) {
-				id = dup_member(a, "id");
+				id = gate_dup_member(a, "id");
 				if (!id)
-					id = dup_member(a, "device");
+					id = gate_dup_member(a, "device");
 			}
 			json_object_put(o);
 			j = job_find(g, id);

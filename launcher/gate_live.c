@@ -97,16 +97,6 @@ static bool in_a_disk(struct gate *g, const char *node)
 	return false;
 }
 
-static char *dup_member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return xstrdup(json_object_get_string(v));
-}
-
 void gate_disk_cmd(struct gate *g, const char *cmd, const char *json,
 		   char *desc, size_t n)
 {
@@ -117,8 +107,8 @@ void gate_disk_cmd(struct gate *g, const char *cmd, const char *json,
 	desc[0] = '\0';
 	if (o)
 		json_object_object_get_ex(o, "arguments", &a);
-	disk = dup_member(a, "disk");
-	node = dup_member(a, "node");
+	disk = gate_dup_member(a, "disk");
+	node = gate_dup_member(a, "node");
 	json_object_put(o);
 	if (!disk) {
 		snprintf(desc, n, "vmseal: %s needs a disk", cmd);

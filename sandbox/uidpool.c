@@ -187,6 +187,32 @@ static pid_t process_with(uid_t id)
 }
 
 /*
+ * The services of the one "DB:" line of ROOT/etc/nsswitch.conf, copied
+ * into out (len bytes); NULL when it is missing, there twice, or longer
+ * than a line is read.
+ */
+static char *nss_services(const char *root, const char *db, char *out,
+			  size_t len)
+{
+	char path[PATH_MAX], line[512];
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t n = strlen(db);
+	bool seen = false;
+
+	snprintf(path, sizeof(path), "%s/etc/nsswitch.conf", root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, db, n) || line[n] != ':')
+			continue;
+		if (seen || !strchr(line, '\n'))
+			return NULL;
+		seen = true;
+		snprintf(out, len, "%s", line + n + 1);
+	}
+	return seen ? out : NULL;
+}
+
+/*
  * Whether the services line "DB:" of ROOT/etc/nsswitch.conf names only
  * files and systemd (an [ACTION] only ends a lookup sooner); *systemd
  * says whether systemd is one of them.  False for anything else, a
@@ -194,34 +220,23 @@ static pid_t process_with(uid_t id)
  */
 static bool only_files(const char *root, const char *db, bool *systemd)
 {
-	char path[PATH_MAX], line[512];
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t n = strlen(db);
-	bool seen = false, ok = false;
+	char line[512], *save = NULL, *tok;
+	char *svc = nss_services(root, db, line, sizeof(line));
 
-	snprintf(path, sizeof(path), "%s/etc/nsswitch.conf", root);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *tok;
-
-		if (strncmp(line, db, n) || line[n] != ':')
+	if (!svc)
+		return false;
+	for (tok = strtok_r(svc, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (tok[0] == '#')
+			break;
+		if (tok[0] == '[')
 			continue;
-		if (seen || !strchr(line, '\n'))
-			return false;	/* twice, or longer than line */
-		seen = ok = true;
-		for (tok = strtok_r(line + n + 1, " \t\n", &save); tok && ok;
-		     tok = strtok_r(NULL, " \t\n", &save)) {
-			if (tok[0] == '#')
-				break;
-			if (tok[0] == '[')
-				continue;
-			if (!strcmp(tok, "systemd"))
-				*systemd = true;
-			else if (strcmp(tok, "files"))
-				ok = false;
-		}
+		if (!strcmp(tok, "systemd"))
+			*systemd = true;
+		else if (strcmp(tok, "files"))
+			return false;
 	}
-	return seen && ok;
+	return true;
 }
 
 /*
@@ -316,27 +331,15 @@ int uidpool_named_files(const char *root, uid_t id, char *why, size_t len)
  */
 static bool files_first(const char *root, const char *db)
 {
-	char path[PATH_MAX], line[512];
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t n = strlen(db);
-	bool seen = false, ok = false;
+	char line[512], *save = NULL, *tok, *next;
+	char *svc = nss_services(root, db, line, sizeof(line));
 
-	snprintf(path, sizeof(path), "%s/etc/nsswitch.conf", root);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *tok, *next;
-
-		if (strncmp(line, db, n) || line[n] != ':')
-			continue;
-		if (seen || !strchr(line, '\n'))
-			return false;	/* twice, or longer than line */
-		seen = true;
-		tok = strtok_r(line + n + 1, " \t\n", &save);
-		next = tok ? strtok_r(NULL, " \t\n", &save) : NULL;
-		ok = tok && !strcmp(tok, "files") &&
-		     !(next && next[0] == '[' && strcasestr(next, "success"));
-	}
-	return seen && ok;
+	if (!svc)
+		return false;
+	tok = strtok_r(svc, " \t\n", &save);
+	next = tok ? strtok_r(NULL, " \t\n", &save) : NULL;
+	return tok && !strcmp(tok, "files") &&
+	       !(next && next[0] == '[' && strcasestr(next, "success"));
 }
 
 /*

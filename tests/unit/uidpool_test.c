@@ -20,6 +20,11 @@
 #include "sandbox/uidpool.h"
 #include "tests/lib/tap.h"
 
+/* Blanks to make an nsswitch.conf line longer than vmseal reads. */
+#define BLANKS64 "                                                                "
+#define BLANKS512 BLANKS64 BLANKS64 BLANKS64 BLANKS64 BLANKS64 BLANKS64 \
+	BLANKS64 BLANKS64
+
 static char *dir;
 
 static int assign(const char *name, uid_t first, uid_t last, uid_t *uid,
@@ -191,6 +196,10 @@ int main(void)
 			  "another service for group" },
 			{ "passwd: files\n", NULL, 4444, -1, "no group line" },
 			{ "passwd: compat\ngroup: compat\n", NULL, 4444, -1, "compat" },
+			{ "passwd: ldap\ngroup: files\npasswd: files\n", NULL, 4444,
+			  -1, "a second passwd line" },
+			{ "passwd: files" BLANKS512 "ldap\ngroup: files\n",
+			  NULL, 4444, -1, "a passwd line longer than read" },
 		};
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -257,6 +266,9 @@ int main(void)
 			  "a match that does not end the lookup" },
 			{ "passwd: files\n", "guest:x:4242:100::/:/bin/false\n",
 			  "guest", 0, 0, 0, NULL, "no group line" },
+			{ "passwd: files\ngroup: sss files\ngroup: files\n",
+			  "guest:x:4242:100::/:/bin/false\n", "guest", 0, 0, 0, NULL,
+			  "a second group line" },
 			{ fine, "guest:x:4242:100::/:/bin/false\n", "nobody", 0, 0, 0,
 			  NULL, "a name not in the file (nss-systemd may make it up)" },
 			{ fine, "guest:x:4242:4444::/:/bin/false\n", "guest", 0, 0, 0,
