@@ -335,6 +335,79 @@ static bool written_by_other(struct gate *g, const struct stat *st,
 	return false;
 }
 
+/*
+ * QEMU's image locks (block/file-posix.c, raw_check_lock_bytes): a node
+ * holding permission bit i locks byte 100 + i shared, one that does not
+ * share bit i locks byte 200 + i; a new node fails on 200 + i for each
+ * bit it wants and on 100 + i for each bit it does not share.  Bit 0 is
+ * CONSISTENT_READ, bit 1 WRITE.  A node the gate adds reads consistently
+ * and, like a qcow2 file child or a device without share-rw, does not
+ * share WRITE; a writable one also wants WRITE.
+ */
+#define QLOCK_PERM_WRITE 101
+#define QLOCK_SHARED_READ 200
+
+/* Whether another open file description holds a lock on [start, +len). */
+static int lock_held(int fd, off_t start, off_t len)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = start,
+		.l_len = len,
+	};
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}
+
+/* A launch member: its node keeps QEMU's locks, this guest's own. */
+static bool launch_file(struct gate *g, const struct stat *st)
+{
+	for (size_t i = 0; i < g->nsets; i++) {
+		const struct fdset *s = &g->sets[i];
+		struct stat o;
+
+		if (!s->ours && s->opath >= 0 && fstat(s->opath, &o) == 0 &&
+		    o.st_dev == st->st_dev && o.st_ino == st->st_ino)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Run mode: the gate's nodes have locking off, so QEMU no longer refuses
+ * an image another process's QEMU (a wrapped domain, qemu-io, a guest
+ * vmseal does not know) holds; the gate refuses what QEMU with its locks
+ * on would.  Any lock on a file the gate opened is another process's,
+ * except on a launch member, whose node this guest's QEMU locks itself:
+ * for those the RUN/.chains rule alone holds.  Wrap mode leaves the
+ * locks to QEMU.  0, or -EBUSY (-errno) with why.
+ */
+static int locked_by_other(struct gate *g, int fd, const struct stat *st,
+			   bool rw, const char *path, char *why, size_t n)
+{
+	int w, r;
+
+	if (!g->own_socket || launch_file(g, st))
+		return 0;
+	w = lock_held(fd, QLOCK_PERM_WRITE, 1);
+	r = w ? 0 : lock_held(fd, QLOCK_SHARED_READ, rw ? 2 : 1);
+	if (w < 0 || r < 0) {
+		snprintf(why, n, "%s: testing QEMU's image locks: %s", path,
+			 strerror(-(w < 0 ? w : r)));
+		return w < 0 ? w : r;
+	}
+	if (w || r) {
+		snprintf(why, n, "%s: the image is %s another process "
+				 "(QEMU image lock)",
+			 path, w ? "written by" : "in use, unshared, by");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* This guest may write it now: other launches refuse it. */
 static void note_writable(struct gate *g, const struct stat *st,
 			  const char *path)
@@ -414,9 +487,29 @@ static int op_file(void *ctx, const char *path, enum gate_access acc,
 	int fd, opath, ro, rc, set;
 
 	rc = open_ruled(g, path, acc != GATE_RO, &fd, &st, &real, why, n);
-	if (rc < 0 && acc == GATE_AUTO && (rc == -EACCES || rc == -EROFS)) {
+	if (rc == 0) {
+		rc = locked_by_other(g, fd, &st, acc != GATE_RO, real, why, n);
+		if (rc < 0) {
+			close(fd);
+			free(real);
+			real = NULL;
+		}
+	}
+	/*
+	 * auto-read-only: read-only where QEMU could not open it to write,
+	 * or (a node no writable parent holds) where another process's lock
+	 * refuses writers, as QEMU only asks to write once a parent does.
+	 */
+	if (rc < 0 && (acc == GATE_AUTO || acc == GATE_AUTO_W) &&
+	    (rc == -EACCES || rc == -EROFS ||
+	     (rc == -EBUSY && acc == GATE_AUTO))) {
 		acc = GATE_RO;
 		rc = open_ruled(g, path, false, &fd, &st, &real, why, n);
+		if (rc == 0) {
+			rc = locked_by_other(g, fd, &st, false, real, why, n);
+			if (rc < 0)
+				close(fd);
+		}
 	}
 	if (rc < 0)
 		return rc;
@@ -428,7 +521,7 @@ static int op_file(void *ctx, const char *path, enum gate_access acc,
 	opath = reopen(fd, O_PATH);
 	set = g->next_set++;
 	set_add(g, set, real, opath, true)->has_rw = acc != GATE_RO;
-	if (acc == GATE_AUTO) {
+	if (acc == GATE_AUTO || acc == GATE_AUTO_W) {
 		ro = reopen(fd, O_RDONLY);
 		if (ro < 0) {
 			snprintf(why, n, "%s: reopening read-only: %s", real,
@@ -625,6 +718,15 @@ static int op_resolve_backing(void *ctx, const char *file_path, const char *fmt,
 		return -EBUSY;
 	}
 	for (size_t i = 1; i < c.n; i++) {
+		int rc = locked_by_other(g, c.m[i].fd, &c.m[i].st, false,
+					 c.m[i].real_path, why, n);
+
+		if (rc < 0) {
+			chain_free(&c);
+			return rc;
+		}
+	}
+	for (size_t i = 1; i < c.n; i++) {
 		int rc = gate_label_use(g, c.m[i].fd, c.m[i].real_path, false,
 					why, n);
 
@@ -690,7 +792,9 @@ static int op_writable(void *ctx, const char *node, const char *job, char *why,
 {
 	struct gate *g = ctx;
 	struct fdset *s = gate_node_set(g, node);
-	int fd;
+	struct stat st;
+	char who[256];
+	int fd, rc;
 
 	if (!s || s->has_rw)
 		return 0; /* QEMU answers for nodes vmseal does not know */
@@ -704,28 +808,29 @@ static int op_writable(void *ctx, const char *node, const char *job, char *why,
 			 strerror(errno));
 		return -EACCES;
 	}
-	{
-		struct stat st;
-		char who[256];
-
-		if (fstat(fd, &st) == 0 &&
-		    written_by_other(g, &st, who, sizeof(who))) {
-			close(fd);
-			snprintf(why, n, "%s: the image is written by the "
-					 "running guest %s",
-				 s->path, who);
-			return -EBUSY;
-		}
-		if (fstat(fd, &st) == 0)
-			note_writable(g, &st, s->path);
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, n, "%s: %s", s->path, strerror(errno));
+		close(fd);
+		return -EACCES;
 	}
-	{
-		int rc = gate_label_use(g, fd, s->path, true, why, n);
-
-		if (rc < 0) {
-			close(fd);
-			return rc;
-		}
+	if (written_by_other(g, &st, who, sizeof(who))) {
+		close(fd);
+		snprintf(why, n, "%s: the image is written by the running guest "
+				 "%s",
+			 s->path, who);
+		return -EBUSY;
+	}
+	/* Read-only until now: another process may have begun writing it. */
+	rc = locked_by_other(g, fd, &st, true, s->path, why, n);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	note_writable(g, &st, s->path);
+	rc = gate_label_use(g, fd, s->path, true, why, n);
+	if (rc < 0) {
+		close(fd);
+		return rc;
 	}
 	snprintf(s->jobfd[s->n_jobfd].job, sizeof(s->jobfd[0].job), "%s",
 		 job ? job : "");

@@ -425,10 +425,14 @@ static bool has_backing_field(const char *fmt)
 }
 
 static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
-		     int depth);
+		     bool parent_writes, int depth);
 
-/* A file node: its filename becomes an fd set. */
-static int file_node(struct rw *w, struct json_object *o, bool ro)
+/*
+ * A file node: its filename becomes an fd set.  written: the child of a
+ * writable format or filter node, which opens it to write.
+ */
+static int file_node(struct rw *w, struct json_object *o, bool ro,
+		     bool written)
 {
 	const char *name = str_member(o, "filename"), *aio;
 	char why[GATE_DESC_MAX - 16];
@@ -448,10 +452,13 @@ static int file_node(struct rw *w, struct json_object *o, bool ro)
 		acc = GATE_AUTO;
 	else
 		acc = GATE_RW;
+	/* Its writable parent opens it to write: judged as writable. */
+	if (acc == GATE_AUTO && written)
+		acc = GATE_AUTO_W;
 	if (!w->ops || !w->ops->file)
 		return refuse(w, "files cannot be opened here");
 	why[0] = '\0';
-	if (w->ops->keep_locks && acc == GATE_AUTO) {
+	if (w->ops->keep_locks && acc != GATE_RO && acc != GATE_RW) {
 		/*
 		 * With QEMU's locks on, a node must keep one open file
 		 * description: QEMU locks the description it uses and
@@ -542,12 +549,13 @@ static int format_backing(struct rw *w, struct json_object *o, const char *drv)
 }
 
 static int walk_children(struct rw *w, struct json_object *o, bool ro,
-			 int depth)
+			 bool writes, int depth)
 {
 	json_object_object_foreach(o, key, val) {
-		(void)key;
 		if (json_object_is_type(val, json_type_object)) {
-			if (walk_node(w, val, ro, depth + 1) < 0)
+			/* A writable node writes its file child, not its backing. */
+			if (walk_node(w, val, ro, writes && !strcmp(key, "file"),
+				      depth + 1) < 0)
 				return -EPERM;
 		} else if (json_object_is_type(val, json_type_array)) {
 			for (size_t i = 0; i < json_object_array_length(val); i++) {
@@ -555,7 +563,7 @@ static int walk_children(struct rw *w, struct json_object *o, bool ro,
 					json_object_array_get_idx(val, i);
 
 				if (json_object_is_type(e, json_type_object) &&
-				    walk_node(w, e, ro, depth + 1) < 0)
+				    walk_node(w, e, ro, false, depth + 1) < 0)
 					return -EPERM;
 			}
 		}
@@ -569,7 +577,7 @@ static int walk_children(struct rw *w, struct json_object *o, bool ro,
  * and a format node that names no backing gets vmseal's.
  */
 static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
-		     int depth)
+		     bool parent_writes, int depth)
 {
 	const char *drv = str_member(o, "driver");
 	bool ro = parent_ro || bool_member(o, "read-only");
@@ -580,13 +588,13 @@ static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
 		if (json_object_object_get_ex(o, "filename", NULL))
 			return refuse(w, "a filename without a driver is refused: "
 					 "say driver file");
-		return walk_children(w, o, ro, depth);
+		return walk_children(w, o, ro, false, depth);
 	}
 	if (in_list(drivers_file, drv)) {
-		if (file_node(w, o, ro) < 0)
+		if (file_node(w, o, ro, parent_writes) < 0)
 			return -EPERM;
 		/* QEMU takes no children here; none goes unseen either. */
-		return walk_children(w, o, ro, depth);
+		return walk_children(w, o, ro, false, depth);
 	}
 	if (!in_list(drivers_other, drv))
 		return refuse(w, "block driver '%.40s' is refused through the "
@@ -597,18 +605,18 @@ static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
 	/* The backing of an inline file child is read before it changes. */
 	if (format_backing(w, o, drv) < 0)
 		return -EPERM;
-	return walk_children(w, o, ro, depth);
+	return walk_children(w, o, ro, !ro, depth);
 }
 
 static int do_blockdev_add(struct rw *w, struct json_object *args)
 {
-	return walk_node(w, args, false, 0);
+	return walk_node(w, args, false, false, 0);
 }
 
 /* Every node object at any depth of its arguments ("options": [...]). */
 static int do_blockdev_reopen(struct rw *w, struct json_object *args)
 {
-	return walk_node(w, args, false, 0);
+	return walk_node(w, args, false, false, 0);
 }
 
 static int do_blockdev_create(struct rw *w, struct json_object *args)
@@ -675,7 +683,7 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 			return refuse_why(w, why);
 	}
 	/* Inline children (BlockdevRef objects) follow blockdev-add's rules. */
-	return walk_children(w, opts, false, 0);
+	return walk_children(w, opts, false, false, 0);
 }
 
 /* The node a filename names (block-stream base, block-commit top/base). */

@@ -59,6 +59,7 @@ enum gate_access {
 	GATE_RO,		/* an O_RDONLY descriptor */
 	GATE_RW,		/* an O_RDWR descriptor */
 	GATE_AUTO,		/* both: auto-read-only, reopened by jobs */
+	GATE_AUTO_W,		/* both, under a writable node that writes it */
 };
 
 struct gate_ops {

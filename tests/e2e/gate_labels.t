@@ -32,7 +32,8 @@ guest_chain "$IMGS" >/dev/null || exit 1
 (cd "$IMGS" && qemu-img create -q -f qcow2 hotbase.qcow2 4M &&
 	qemu-io -f qcow2 -c 'write -P 0x55 0 1M' hotbase.qcow2 >/dev/null &&
 	qemu-img create -q -f qcow2 -F qcow2 -b hotbase.qcow2 hot.qcow2 &&
-	qemu-img create -q -f qcow2 -F qcow2 -b hotbase.qcow2 hot2.qcow2)
+	qemu-img create -q -f qcow2 -F qcow2 -b hotbase.qcow2 hot2.qcow2 &&
+	qemu-img create -q -f qcow2 hot3.qcow2 4M)
 con() { "$GETCON" "$@"; }
 q() { "$QMP" -w 20 "$SOCK" "$@"; }
 
@@ -128,21 +129,33 @@ part1() {
 	v2=$!
 	e2e_track "$v2"
 	"$QMP" -w 20 "$(e2e_run_dir gl2)/monitor.sock" '{"execute":"query-status"}' >/dev/null
+	# gl2's QEMU locks its launch image against writers: the gate's
+	# lock test refuses first, before any label changes.
 	"$VMSEAL" attach gl hot2 --image "$IMGS/hot2.qcow2" --format qcow2 >"$E2E_TMP/r" 2>&1
 	rc=$?
-	[ $rc = 1 ] && grep -q "vmseal: .*in use by running guest gl2" "$E2E_TMP/r" &&
+	[ $rc = 1 ] && grep -q "vmseal: .*hot2.qcow2: .*(QEMU image lock)" "$E2E_TMP/r" &&
 		[ "$(labels hot2.qcow2)" = "$RO_CTX" ]
-	ok $? "attach of a file another guest reads with another label: refused, its label kept" ||
+	ok $? "attach of a file another guest's QEMU reads unshared: refused, its label kept" ||
 		diag "rc $rc" "$(cat "$E2E_TMP/r")" "$(labels hot2.qcow2)" "$(cat "$E2E_TMP/gl2.err")"
+	# A file gl2 hot-plugged read-only holds no lock (locking: off):
+	# the labels refuse it.
+	chcon "$ORIG" "$IMGS/hot3.qcow2"
+	"$VMSEAL" attach gl2 h3 --image "$IMGS/hot3.qcow2" --format qcow2 --readonly >"$E2E_TMP/r" 2>&1 &&
+		"$VMSEAL" attach gl hot3 --image "$IMGS/hot3.qcow2" --format qcow2 >"$E2E_TMP/r" 2>&1
+	rc=$?
+	[ $rc = 1 ] && grep -q "vmseal: .*in use by running guest gl2" "$E2E_TMP/r" &&
+		[ "$(labels hot3.qcow2)" = "$RO_CTX" ]
+	ok $? "attach of a file another guest reads with another label: refused, its label kept" ||
+		diag "rc $rc" "$(cat "$E2E_TMP/r")" "$(labels hot3.qcow2)" "$(cat "$E2E_TMP/gl2.err")"
 	"$VMSEAL" stop gl2 >/dev/null 2>&1
 	e2e_wait_exit "$v2" 30
 
 	"$VMSEAL" stop gl >/dev/null 2>&1
 	e2e_wait_exit "$vpid" 30
-	[ "$(labels base.qcow2 top.qcow2 mid.qcow2 hot.qcow2 hot2.qcow2 hotbase.qcow2)" = "$ORIG $ORIG $ORIG $ORIG $ORIG $ORIG" ] &&
+	[ "$(labels base.qcow2 top.qcow2 mid.qcow2 hot.qcow2 hot2.qcow2 hotbase.qcow2 hot3.qcow2)" = "$ORIG $ORIG $ORIG $ORIG $ORIG $ORIG $ORIG" ] &&
 		[ ! -e "$VMSEAL_RUN_DIR/.labels/gl" ]
 	ok $? "after stop every label is the original, the record gone" ||
-		diag "$(labels base.qcow2 top.qcow2 mid.qcow2 hot.qcow2 hot2.qcow2 hotbase.qcow2)"
+		diag "$(labels base.qcow2 top.qcow2 mid.qcow2 hot.qcow2 hot2.qcow2 hotbase.qcow2 hot3.qcow2)"
 }
 
 part2() {

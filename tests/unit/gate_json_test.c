@@ -19,7 +19,7 @@ static char opened[256];	/* "mode path;" for each file opened */
 static int fake_file(void *ctx, const char *path, enum gate_access acc,
 		     char *why, size_t n)
 {
-	static const char *const names[] = { "ro", "rw", "auto" };
+	static const char *const names[] = { "ro", "rw", "auto", "auto-w" };
 	size_t len = strlen(opened);
 
 	(void)ctx;
