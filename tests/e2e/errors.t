@@ -43,9 +43,11 @@ expect() {
 	done
 	ok $all "$name: exit $code, '$msg'${1:+ ($*)}" ||
 		diag "exit $rc" "$(cat "$E2E_TMP/err")"
-	# Threads (CLONE_VM, a sanitizer's) are no process; forks are.
-	[ "$(grep -c 'execve(' "$E2E_TMP/trace")" = 1 ] &&
-		! grep -E 'clone|fork' "$E2E_TMP/trace" | grep -qv CLONE_VM
+	# Threads (CLONE_VM, a sanitizer's) are no process; forks are.  The
+	# call's name, not a path that merely contains "clone".
+	[ "$(grep -c ' execve(' "$E2E_TMP/trace")" = 1 ] &&
+		! grep -E '^[0-9]+ +(clone|clone3|fork|vfork)\(' "$E2E_TMP/trace" |
+			grep -qv CLONE_VM
 	ok $? "$name: no emulator started" || diag "$(cat "$E2E_TMP/trace")"
 }
 
