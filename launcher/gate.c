@@ -926,12 +926,9 @@ static void register_nodes(struct gate *g, struct json_object *o)
 /* A copy of o's string member key; NULL when o has none. */
 char *gate_dup_member(struct json_object *o, const char *key)
 {
-	struct json_object *v;
+	const char *s = gate_json_str(o, key);
 
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return xstrdup(json_object_get_string(v));
+	return s ? xstrdup(s) : NULL;
 }
 
 static void job_free(struct job *j)
@@ -1086,16 +1083,6 @@ static char *query_disks(struct gate *g)
 	return s;
 }
 
-static const char *str_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * The set's launch-time O_RDWR descriptor leaves QEMU: the node is only
  * read now, and a description that was written through keeps its image
@@ -1148,7 +1135,7 @@ static void learn_fdsets(struct gate *g, const char *line)
 			continue;
 		for (size_t k = 0; k < json_object_array_length(fds); k++) {
 			struct json_object *f = json_object_array_get_idx(fds, k);
-			const char *op = str_of(f, "opaque");
+			const char *op = gate_json_str(f, "opaque");
 			size_t n = op ? strlen(op) : 0;
 
 			/* vmseal:DISK:I, not its :ro twin or :data-file. */
@@ -1213,14 +1200,14 @@ static void after_success(struct gate *g, const struct qitem *it)
 					struct json_object *e =
 						json_object_array_get_idx(acts, i),
 							   *d;
-					const char *t = str_of(e, "type");
+					const char *t = gate_json_str(e, "type");
 
 					if (!t || strcmp(t, "blockdev-snapshot") ||
 					    !json_object_object_get_ex(e, "data", &d) ||
-					    !str_of(d, "node") || !str_of(d, "overlay"))
+					    !gate_json_str(d, "node") || !gate_json_str(d, "overlay"))
 						continue;
-					snapshot_done(g, str_of(d, "node"),
-						      str_of(d, "overlay"));
+					snapshot_done(g, gate_json_str(d, "node"),
+						      gate_json_str(d, "overlay"));
 				}
 			}
 			json_object_put(o);
@@ -1752,7 +1739,7 @@ static void add_argv_nodes(struct gate *g, char *const *argv)
 			/* A format node read-only from the start: a backing member. */
 			if (json_object_object_get_ex(o, "read-only", &v) &&
 			    json_object_get_boolean(v) &&
-			    (file = str_of(o, "file"))) {
+			    (file = gate_json_str(o, "file"))) {
 				struct fdset *s = gate_node_set(g, file);
 
 				if (s)

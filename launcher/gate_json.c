@@ -322,11 +322,11 @@ static int refuse_why(struct rw *w, const char *why)
 	return refuse(w, "%s", why);
 }
 
-static const char *str_member(struct json_object *o, const char *key)
+const char *gate_json_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v) ||
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
@@ -434,7 +434,7 @@ static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
 static int file_node(struct rw *w, struct json_object *o, bool ro,
 		     bool written)
 {
-	const char *name = str_member(o, "filename"), *aio;
+	const char *name = gate_json_str(o, "filename"), *aio;
 	char why[GATE_DESC_MAX - 16];
 	enum gate_access acc;
 	int set;
@@ -499,7 +499,7 @@ static int file_node(struct rw *w, struct json_object *o, bool ro,
 		json_object_object_add(o, "locking",
 				       json_object_new_string("off"));
 	/* The filter refuses io_uring, which opens files past it. */
-	aio = str_member(o, "aio");
+	aio = gate_json_str(o, "aio");
 	if (aio && !strcmp(aio, "io_uring"))
 		json_object_object_add(o, "aio", json_object_new_string("threads"));
 	return 0;
@@ -518,7 +518,7 @@ static const char *file_path_of(struct rw *w, struct json_object *o)
 						 json_object_get_string(f)) :
 			       NULL;
 	if (json_object_is_type(f, json_type_object))
-		return str_member(f, "filename");
+		return gate_json_str(f, "filename");
 	return NULL;
 }
 
@@ -579,7 +579,7 @@ static int walk_children(struct rw *w, struct json_object *o, bool ro,
 static int walk_node(struct rw *w, struct json_object *o, bool parent_ro,
 		     bool parent_writes, int depth)
 {
-	const char *drv = str_member(o, "driver");
+	const char *drv = gate_json_str(o, "driver");
 	bool ro = parent_ro || bool_member(o, "read-only");
 
 	if (depth > GATE_DEPTH)
@@ -637,11 +637,11 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 	if (!json_object_object_get_ex(args, "options", &opts) ||
 	    !json_object_is_type(opts, json_type_object))
 		return 0;
-	drv = str_member(opts, "driver");
+	drv = gate_json_str(opts, "driver");
 	if (!drv)
 		return refuse(w, "blockdev-create without a driver");
 	if (!strcmp(drv, "file")) {
-		name = str_member(opts, "filename");
+		name = gate_json_str(opts, "filename");
 		if (!name)
 			return refuse(w, "blockdev-create of a file needs a "
 					 "filename string");
@@ -664,7 +664,7 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 		return refuse(w, "blockdev-create: a filename on a %.40s image "
 				 "is refused",
 			      drv);
-	bf = str_member(opts, "backing-file");
+	bf = gate_json_str(opts, "backing-file");
 	if (bf) {
 		const char *img = NULL;
 
@@ -690,7 +690,7 @@ static int do_blockdev_create(struct rw *w, struct json_object *args)
 static int path_to_node(struct rw *w, struct json_object *args,
 			const char *key, const char *node_key)
 {
-	const char *p = str_member(args, key), *node;
+	const char *p = gate_json_str(args, key), *node;
 
 	if (!p)
 		return 0;
@@ -709,7 +709,7 @@ static int path_to_node(struct rw *w, struct json_object *args,
 static int fill_backing_file(struct rw *w, struct json_object *args,
 			     const char *base)
 {
-	const char *bf = str_member(args, "backing-file"), *path;
+	const char *bf = gate_json_str(args, "backing-file"), *path;
 	char why[GATE_DESC_MAX - 16];
 
 	if (bf) {
@@ -749,21 +749,21 @@ static int make_writable(struct rw *w, const char *node, const char *job)
 
 static const char *job_id(struct json_object *args)
 {
-	const char *j = str_member(args, "job-id");
+	const char *j = gate_json_str(args, "job-id");
 
-	return j ? j : str_member(args, "device");
+	return j ? j : gate_json_str(args, "device");
 }
 
 static int do_block_stream(struct rw *w, struct json_object *args)
 {
-	const char *dev = str_member(args, "device");
+	const char *dev = gate_json_str(args, "device");
 
 	if (json_object_object_get_ex(args, "bottom", NULL))
 		return refuse(w, "block-stream with bottom cannot record a real "
 				 "backing-file on QEMU 7.2: use base-node");
 	if (path_to_node(w, args, "base", "base-node") < 0)
 		return -EPERM;
-	if (fill_backing_file(w, args, str_member(args, "base-node")) < 0)
+	if (fill_backing_file(w, args, gate_json_str(args, "base-node")) < 0)
 		return -EPERM;
 	snprintf(w->r->node, sizeof(w->r->node), "%s", job_id(args) ?: "");
 	w->r->after = GATE_AFTER_JOB;
@@ -778,15 +778,15 @@ static int do_block_commit(struct rw *w, struct json_object *args)
 	if (path_to_node(w, args, "top", "top-node") < 0 ||
 	    path_to_node(w, args, "base", "base-node") < 0)
 		return -EPERM;
-	dev = str_member(args, "device");
-	top = str_member(args, "top-node");
-	base = str_member(args, "base-node");
+	dev = gate_json_str(args, "device");
+	top = gate_json_str(args, "top-node");
+	base = gate_json_str(args, "base-node");
 	over = top && w->ops && w->ops->overlay_of ?
 		       w->ops->overlay_of(w->ops->ctx, top) :
 		       NULL;
 	active = !top || (dev && !strcmp(top, dev)) || !over;
 	/* A backing-file given is checked whatever QEMU makes of it. */
-	if ((!active || str_member(args, "backing-file")) &&
+	if ((!active || gate_json_str(args, "backing-file")) &&
 	    fill_backing_file(w, args, active ? NULL : base) < 0)
 		return -EPERM;
 	snprintf(w->r->node, sizeof(w->r->node), "%s", job_id(args) ?: "");
@@ -806,7 +806,7 @@ static int do_mirror(struct rw *w, struct json_object *args)
 
 static int do_change_medium(struct rw *w, struct json_object *args)
 {
-	const char *name = str_member(args, "filename");
+	const char *name = gate_json_str(args, "filename");
 	char why[GATE_DESC_MAX - 16];
 	int set;
 
@@ -836,7 +836,7 @@ static int do_medium(struct rw *w, struct json_object *args)
 /* A device on a node: a hot-plugged disk, named by the device's id. */
 static int do_device_add(struct rw *w, struct json_object *args)
 {
-	const char *id = str_member(args, "id"), *drive = str_member(args, "drive");
+	const char *id = gate_json_str(args, "id"), *drive = gate_json_str(args, "drive");
 
 	if (id && drive && strlen(id) < sizeof(w->r->node) &&
 	    strlen(drive) < sizeof(w->r->node2)) {
@@ -851,7 +851,7 @@ static int do_device_add(struct rw *w, struct json_object *args)
 static int output_file(struct rw *w, struct json_object *args, const char *key,
 		       const char *prefix)
 {
-	const char *v = str_member(args, key), *name;
+	const char *v = gate_json_str(args, key), *name;
 	size_t pl = prefix ? strlen(prefix) : 0;
 	char why[GATE_DESC_MAX - 16], nv[64];
 	int set;
@@ -879,7 +879,7 @@ static int output_file(struct rw *w, struct json_object *args, const char *key,
 
 static int do_migrate(struct rw *w, struct json_object *args)
 {
-	const char *uri = str_member(args, "uri");
+	const char *uri = gate_json_str(args, "uri");
 
 	if (!uri)
 		return 0;
@@ -907,7 +907,7 @@ static const char *const hmp_ok[] = {
 
 static int do_hmp(struct rw *w, struct json_object *args)
 {
-	const char *line = str_member(args, "command-line");
+	const char *line = gate_json_str(args, "command-line");
 	char word[32];
 	size_t n;
 
@@ -952,7 +952,7 @@ static int do_transaction(struct rw *w, struct json_object *args)
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(acts); i++) {
 		struct json_object *a = json_object_array_get_idx(acts, i);
-		const char *t = a ? str_member(a, "type") : NULL;
+		const char *t = a ? gate_json_str(a, "type") : NULL;
 
 		if (!t)
 			continue;
@@ -1007,7 +1007,7 @@ static int refuse_by_path(struct rw *w, struct json_object *a)
 
 static int do_blockdev_del(struct rw *w, struct json_object *a)
 {
-	const char *n = str_member(a, "node-name");
+	const char *n = gate_json_str(a, "node-name");
 
 	if (n) {
 		w->r->after = GATE_AFTER_DEL;
@@ -1018,7 +1018,7 @@ static int do_blockdev_del(struct rw *w, struct json_object *a)
 
 static int do_snapshot(struct rw *w, struct json_object *a)
 {
-	const char *n = str_member(a, "node"), *o = str_member(a, "overlay");
+	const char *n = gate_json_str(a, "node"), *o = gate_json_str(a, "overlay");
 
 	if (n && o) {
 		w->r->after = GATE_AFTER_SNAPSHOT;

@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json_object;
+
+/* o's string member key, or NULL (no o, no such member, not a string). */
+const char *gate_json_str(struct json_object *o, const char *key);
+
 /*
  * The monitor gate's pure half: framing QMP input into JSON objects,
  * finding members of QEMU's reply lines without re-serialising them, and

@@ -164,16 +164,6 @@ void gate_live_device_deleted(struct gate *g, const char *dev)
 		forget_disk(g, (size_t)k);
 }
 
-static const char *str_of(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * The image a tray holds, when the gate opened it: through its node's
  * file child, or (blockdev-change-medium's node has a name QEMU chose)
@@ -181,7 +171,7 @@ static const char *str_of(struct json_object *o, const char *key)
  */
 static struct fdset *medium_set(struct gate *g, struct json_object *ins)
 {
-	const char *node = str_of(ins, "node-name"), *file = str_of(ins, "file");
+	const char *node = gate_json_str(ins, "node-name"), *file = gate_json_str(ins, "file");
 	struct fdset *s = node ? gate_node_set(g, node) : NULL;
 	char *end;
 	long id;
@@ -207,24 +197,24 @@ void gate_live_media(struct gate *g, const char *line)
 	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *e = json_object_array_get_idx(r, i), *v,
 				   *ins = NULL;
-		const char *dev = str_of(e, "qdev"), *node, *drv;
+		const char *dev = gate_json_str(e, "qdev"), *node, *drv;
 		struct fdset *s = NULL;
 		ssize_t k;
 
 		if (!dev || !*dev || dev[0] == '/')
-			dev = str_of(e, "device");
+			dev = gate_json_str(e, "device");
 		if (!dev || !*dev || !json_object_object_get_ex(e, "removable", &v) ||
 		    !json_object_get_boolean(v))
 			continue;
 		strv_push(&seen, dev);
 		if (json_object_object_get_ex(e, "inserted", &ins)) {
-			node = str_of(ins, "node-name");
+			node = gate_json_str(ins, "node-name");
 			/* A disk's own device: the disk is recorded, not a medium. */
 			if (node && in_a_disk(g, node))
 				continue;
 			s = medium_set(g, ins);
 		}
-		drv = str_of(ins, "drv");
+		drv = gate_json_str(ins, "drv");
 		k = find(&g->media_dev, dev);
 		if (s && drv) {
 			if (k >= 0 && !strcmp(g->media_path.v[k], s->path))

@@ -150,7 +150,6 @@ struct job {
 };
 
 /* gate.c */
-struct json_object;
 /* A copy of o's string member key; NULL when o has none. */
 char *gate_dup_member(struct json_object *o, const char *key);
 struct node *gate_node_find(struct gate *g, const char *name);
