@@ -128,11 +128,8 @@ e2e_track "$hsup"
 exec 8>"$E2E_TMP/hold.in"
 # Waits for qemu-io's lock in /proc/locks: a qemu-img polling the image
 # would hold a lock of its own and could make qemu-io fail to start.
-ino=$(stat -c %i "$E2E_TMP/images/top.qcow2")
 for i in $(seq 100); do
-	awk -v ino="$ino" '{ n = split($0, f, " "); for (k = 1; k <= n; k++)
-		if (f[k] ~ "^[0-9a-f]+:[0-9a-f]+:" ino "$") found = 1 }
-		END { exit !found }' /proc/locks && break
+	e2e_locked "$E2E_TMP/images/top.qcow2" && break
 	sleep 0.05
 done
 ! qemu-img info "$E2E_TMP/images/top.qcow2" >/dev/null 2>&1

@@ -33,7 +33,7 @@ q() { "$QMP" -w 20 "$SOCK" "$@"; }
 # /proc/locks.  Sets held_pid.
 nfifo=0
 hold() {
-	local f=$1 ino i
+	local f=$1 i
 	shift
 	nfifo=$((nfifo + 1))
 	mkfifo "$E2E_TMP/hold$nfifo.in"
@@ -43,11 +43,8 @@ hold() {
 	held_pid=$!
 	e2e_track "$held_pid"
 	eval "exec $((8 + nfifo))>\"$E2E_TMP/hold$nfifo.in\""
-	ino=$(stat -c %i "$f")
 	for i in $(seq 100); do
-		awk -v ino="$ino" '{ n = split($0, f, " "); for (k = 1; k <= n; k++)
-			if (f[k] ~ "^[0-9a-f]+:[0-9a-f]+:" ino "$") found = 1 }
-			END { exit !found }' /proc/locks && return 0
+		e2e_locked "$f" && return 0
 		sleep 0.05
 	done
 	return 1
@@ -138,7 +135,7 @@ ok $? "an image no one holds: attached writable" || diag "$(cat "$E2E_TMP/r")"
 exec 9>&-
 e2e_wait_exit "$wpid" 10
 for i in $(seq 100); do
-	grep -q ":$(stat -c %i "$I/w.qcow2")\$" /proc/locks 2>/dev/null || break
+	e2e_locked "$I/w.qcow2" || break
 	sleep 0.05
 done
 "$VMSEAL" attach lk e1 --image "$I/w.qcow2" --format qcow2 >"$E2E_TMP/r" 2>&1

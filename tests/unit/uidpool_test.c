@@ -75,6 +75,36 @@ static pid_t process_as(uid_t id)
 	return pid;
 }
 
+/* A fresh fake root r: its nsswitch.conf, passwd and group, a directory. */
+static void fake_root(const char *r, const char *nss, const char *passwd,
+		      const char *group, const char *subdir)
+{
+	const char *const files[][2] = {
+		{ "etc/nsswitch.conf", nss },
+		{ "etc/passwd", passwd },
+		{ "etc/group", group },
+	};
+	char *cmd = xasprintf("rm -rf '%s' && mkdir -p '%s/etc'", r, r);
+
+	(void)!system(cmd);
+	free(cmd);
+	if (subdir) {
+		cmd = xasprintf("mkdir -p '%s/%s'", r, subdir);
+		(void)!system(cmd);
+		free(cmd);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *path = xasprintf("%s/%s", r, files[i][0]);
+		FILE *f = fopen(path, "we");
+
+		if (f) {
+			fputs(files[i][1], f);
+			fclose(f);
+		}
+		free(path);
+	}
+}
+
 int main(void)
 {
 	struct vs_err err;
@@ -170,8 +200,7 @@ int main(void)
 	 * it must say what NSS says.  A fake root for each case.
 	 */
 	{
-		char *r = xasprintf("%s/root", dir), *cmd;
-		FILE *f;
+		char *r = xasprintf("%s/root", dir);
 		const struct {
 			const char *nss;	/* nsswitch.conf */
 			const char *mkdir;	/* under the root, or NULL */
@@ -203,33 +232,10 @@ int main(void)
 		};
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-			cmd = xasprintf("rm -rf '%s' && mkdir -p '%s/etc'", r, r);
-			(void)!system(cmd);
-			free(cmd);
-			if (cases[i].mkdir) {
-				cmd = xasprintf("mkdir -p '%s/%s'", r, cases[i].mkdir);
-				(void)!system(cmd);
-				free(cmd);
-			}
-			cmd = xasprintf("%s/etc/nsswitch.conf", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs(cases[i].nss, f);
-				fclose(f);
-			}
-			free(cmd);
-			cmd = xasprintf("%s/etc/passwd", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs("root:x:0:0::/root:/bin/sh\n"
-				      "guest:x:4242:100::/:/bin/false\n", f);
-				fclose(f);
-			}
-			free(cmd);
-			cmd = xasprintf("%s/etc/group", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs("root:x:0:\nkvmish:x:4343:\n", f);
-				fclose(f);
-			}
-			free(cmd);
+			fake_root(r, cases[i].nss,
+				  "root:x:0:0::/root:/bin/sh\n"
+				  "guest:x:4242:100::/:/bin/false\n",
+				  "root:x:0:\nkvmish:x:4343:\n", cases[i].mkdir);
 			why[0] = '\0';
 			is_int(uidpool_named_files(r, cases[i].id, why, sizeof(why)),
 			       cases[i].want, "without NSS: %s (%s)", cases[i].what,
@@ -243,9 +249,8 @@ int main(void)
 	 * lookup, and only for what glibc's files service would match.
 	 */
 	{
-		char *r = xasprintf("%s/root", dir), *cmd, grp[64];
+		char *r = xasprintf("%s/root", dir), grp[64];
 		const char *const fine = "passwd: files systemd\ngroup: files\n";
-		FILE *f;
 		const struct {
 			const char *nss, *passwd, *name;
 			int want;
@@ -290,27 +295,8 @@ int main(void)
 			gid_t g = 0;
 			int rc;
 
-			cmd = xasprintf("rm -rf '%s' && mkdir -p '%s/etc'", r, r);
-			(void)!system(cmd);
-			free(cmd);
-			cmd = xasprintf("%s/etc/nsswitch.conf", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs(cases[i].nss, f);
-				fclose(f);
-			}
-			free(cmd);
-			cmd = xasprintf("%s/etc/passwd", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs(cases[i].passwd, f);
-				fclose(f);
-			}
-			free(cmd);
-			cmd = xasprintf("%s/etc/group", r);
-			if ((f = fopen(cmd, "we"))) {
-				fputs("root:x:0:\nusers:x:100:guest\n", f);
-				fclose(f);
-			}
-			free(cmd);
+			fake_root(r, cases[i].nss, cases[i].passwd,
+				  "root:x:0:\nusers:x:100:guest\n", NULL);
 			grp[0] = '\0';
 			rc = uidpool_user_files(r, cases[i].name, &u, &g, grp,
 						sizeof(grp));

@@ -95,6 +95,16 @@ e2e_child_of() {
 	return 1
 }
 
+# e2e_locked FILE: whether /proc/locks lists a lock on FILE's inode
+# (MAJ:MIN:INODE, a field of its own).
+e2e_locked() {
+	local ino
+	ino=$(stat -c %i "$1") || return 1
+	awk -v ino="$ino" '{ for (k = 1; k <= NF; k++)
+		if ($k ~ "^[0-9a-f]+:[0-9a-f]+:" ino "$") found = 1 }
+		END { exit !found }' /proc/locks
+}
+
 # e2e_wait_exit PID SECONDS: waits for a child of this shell; its status.
 e2e_wait_exit() {
 	local pid=$1 limit=$2 i
