@@ -16,6 +16,7 @@ VMSEAL=$B/vmseal
 LAUNCH=$B/bench/bench_launch
 BROKER=$B/bench/bench_broker
 EXEC=$B/bench/bench_exec
+FLOOR=$B/bench/bench_seal_floor
 QEMU=${QEMU:-/usr/bin/qemu-system-x86_64}
 REPS=${REPS:-20}
 JOB_REPS=${JOB_REPS:-40}
@@ -146,8 +147,13 @@ if want deny; then
 # setpriv (uid drop, no capabilities, NO_NEW_PRIVS) and bubblewrap (a user
 # namespace uid, capabilities dropped, vmseal's own deny program through
 # --seccomp) are peers doing comparable work, shown beside vmseal, not
-# the baseline.  Each run is timed from posix_spawn to the end of waitpid
-# (bench_exec), all of them interleaved, 2*REPS rounds.
+# the baseline.  bench_seal_floor is the floor of the sealing itself:
+# the steps a deny launch cannot leave out (namespaces, an empty root,
+# the uid drop, Landlock, the precompiled filter, the exec) in a program
+# linked against the same shared libraries, with nothing else (no config,
+# chain, runtime directory or checks).  Each run is timed from
+# posix_spawn to the end of waitpid (bench_exec), all of them
+# interleaved, 2*REPS rounds.
 STANDIN=$root/build/tests/probes/standin_exit
 cat >"$t/deny.ini" <<EOF
 [vmseal]
@@ -169,7 +175,9 @@ EOF
 echo "bench: policy = deny, static stand-in, $((2 * REPS)) interleaved runs ..." >&2
 "$VMSEAL" filter --policy deny --bpf >"$t/deny.bpf"
 uid=$(id -u "$USER_") gid=$(id -g "$USER_")
-peers=(:: setpriv /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups
+peers=(:: floor "$FLOOR" "$uid" "$gid" "$t/deny.bpf" "$STANDIN"
+	:: loading "$FLOOR" --exit
+	:: setpriv /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups
 	--inh-caps=-all --bounding-set=-all --no-new-privs "$STANDIN")
 if command -v bwrap >/dev/null; then
 	peers+=(:: bwrap --fd=10:"$t/deny.bpf" "$(command -v bwrap)" --bind / /
@@ -191,11 +199,12 @@ runs=(:: vmseal "$VMSEAL" run "$t/deny.ini")
 "$EXEC" $((2 * REPS)) direct "$STANDIN" "${runs[@]}" \
 	"${peers[@]}" >"$t/exec.out" 2>"$t/exec.err"
 [ -n "$shm" ] && rm -rf "$shm"
-# exec_row LABEL FIGURE GOAL: one of them against the direct exec.
+# exec_row LABEL FIGURE GOAL [BASE]: one of them against BASE (the
+# direct exec by default).
 exec_row() {
 	local v d goal=$3 met="-" add
 	v=$(awk -v l="$1" '$1 == l { $1 = ""; print substr($0, 2) }' "$t/exec.out")
-	d=$(awk '$1 == "direct" { print $2, $3, $4 }' "$t/exec.out")
+	d=$(awk -v l="${4:-direct}" '$1 == l { print $2, $3, $4 }' "$t/exec.out")
 	if [ -z "$v" ] || [ "${v%% *}" = FAILED ] || [ -z "$d" ]; then
 		add_row "$2" ms "FAILED ${v:-(no result: $(head -c 200 "$t/exec.err"))}" \
 			"${d:-FAILED}" "-" "$goal" "NO"
@@ -213,6 +222,13 @@ if [ -n "$shm" ]; then
 	exec_row vmseal_disk "  the same, runtime directory on $tmp_fs (\$TMPDIR)" "-"
 else
 	exec_row vmseal "deny: vmseal run of a static stand-in vs its direct exec, runtime directory on $tmp_fs" "adds <= 1.0 ms (median)"
+fi
+exec_row floor "floor: the sealing steps alone (bench_seal_floor: namespaces, empty root, uid drop, Landlock, the filter, exec) vs direct exec" "-"
+exec_row loading "  of it: a program linked as vmseal is, started and ended (bench_seal_floor --exit), vs direct exec" "-"
+if [ -n "$shm" ]; then
+	exec_row vmseal "  vmseal run (runtime directory on tmpfs) vs that floor" "-" floor
+else
+	exec_row vmseal "  vmseal run vs that floor" "-" floor
 fi
 exec_row setpriv "peer: setpriv (uid drop, no caps, NO_NEW_PRIVS) vs direct exec" "-"
 if command -v bwrap >/dev/null; then

@@ -57,8 +57,15 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 {
 	struct allowlist own = { 0 };
 	_cleanup_free_ char *real_bin = realpath(binary, NULL);
+	/*
+	 * Under deny and kill every open fails, so libraries, firmware, the
+	 * allowlist and devices would only be there to stat, to execute
+	 * (a static program) or to connect to: such a jail holds the
+	 * emulator's binary, /proc and the runtime directory, nothing else.
+	 */
+	bool opens = cfg->policy == VS_POLICY_BROKER;
 
-	if (!al) {
+	if (!al && opens) {
 		run_allowlist(cfg, &own);
 		al = &own;
 	}
@@ -79,12 +86,15 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 	 * every tree again per chain member (270 readlink calls a launch of
 	 * a 3-member chain).
 	 */
-	c->ro_real = xcalloc(al->n + 3, sizeof(char *));
-	c->ro_real[c->ro.n] = realpath("/usr", NULL);
-	strv_push(&c->ro, "/usr");
+	c->ro_real = xcalloc((al ? al->n : 0) + 3, sizeof(char *));
+	c->system_links = opens;
+	if (opens) {
+		c->ro_real[c->ro.n] = realpath("/usr", NULL);
+		strv_push(&c->ro, "/usr");
+	}
 	c->ro_real[c->ro.n] = real_bin ? xstrdup(real_bin) : NULL;
 	strv_push(&c->ro, real_bin ? real_bin : binary);
-	for (size_t i = 0; i < al->n; i++) {
+	for (size_t i = 0; al && i < al->n; i++) {
 		const struct allow_entry *e = &al->e[i];
 
 		if ((e->kind != ALLOW_DIR && e->kind != ALLOW_FILE) || !e->real)
@@ -95,7 +105,8 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 		c->ro_real[c->ro.n] = xstrdup(e->real);
 		strv_push(&c->ro, e->path);
 	}
-	devices_used(&c->devs, argv);
+	if (opens)
+		devices_used(&c->devs, argv);
 	if (rundir)
 		strv_push(&c->rw, rundir);
 	for (size_t i = 0; wrapped_sockets && wrapped_sockets[i]; i++)
@@ -173,6 +184,7 @@ int confine_start(struct confine *c, const char *hostname, struct vs_err *err)
 		.ro_real = c->ro_real,
 		.devs = c->devs.v,
 		.rw_dir = c->rw.n ? c->rw.v[0] : NULL,
+		.system_links = c->system_links,
 		.hostname = hostname,
 		.new_net = c->new_net,
 	};

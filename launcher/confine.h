@@ -27,7 +27,9 @@ struct confine {
 	enum vs_policy policy;
 	bool kernel_opens;	/* kernel-opens = yes and no lock-after */
 	int landlock_abi;	/* 0: no Landlock */
-	struct strv ro;		/* read-only: /usr, the allowlist, the binary */
+	struct strv ro;		/* read-only: /usr, the allowlist, the binary;
+				 * under deny and kill the binary alone */
+	bool system_links;	/* the jail copies /bin, /lib... (not under deny, kill) */
 	char **ro_real;		/* realpath() of each of ro, once (NULL: missing) */
 	struct strv devs;	/* device nodes (and /dev/pts) */
 	struct strv rw;		/* the runtime directory (and wrapped sockets' dirs) */

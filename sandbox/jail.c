@@ -205,7 +205,7 @@ static int build(const struct jail_spec *s, struct vs_err *err)
 		return vs_errnof(err, errno, "making the mounts private");
 
 	/* Libraries: the top-level symlinks as they are, or real dirs. */
-	for (size_t i = 0; top_links[i]; i++) {
+	for (size_t i = 0; s->system_links && top_links[i]; i++) {
 		char p[64], t[PATH_MAX];
 		struct stat st;
 		ssize_t l;

@@ -14,8 +14,9 @@
  * tmpfs holding only what the emulator may use, each at its host path:
  *
  *   ro      read-only binds (libraries, firmware, kernel, `allow =`);
- *           the top-level bin, sbin and lib* symlinks of a merged-/usr
- *           host are copied, a real directory there is bound like ro
+ *           with system_links, the top-level bin, sbin and lib* symlinks
+ *           of a merged-/usr host are copied, a real directory there is
+ *           bound like ro
  *   devs    device nodes (and /dev/pts) bound read-write, nosuid, noexec
  *   rw_dir  the guest's runtime directory, read-write, at its host path
  *
@@ -39,6 +40,7 @@ struct jail_spec {
 				 * NULL: resolved in the jail's init */
 	char *const *devs;	/* NULL-terminated; missing ones are skipped */
 	const char *rw_dir;	/* NULL: none */
+	bool system_links;	/* copy the top-level bin, sbin, lib* links */
 	const char *hostname;	/* NULL: "vmseal" */
 	bool new_net;		/* an empty network namespace */
 };

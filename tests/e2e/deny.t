@@ -8,7 +8,8 @@
 . "$(dirname "$0")/lib/common.sh"
 
 READER=$E2E_BUILD/tests/probes/fd_reader
-missing=$(e2e_missing qemu-img qemu-io "$VMSEAL" "$READER")
+PROBE=$E2E_BUILD/tests/probes/jail_probe
+missing=$(e2e_missing qemu-img qemu-io "$VMSEAL" "$READER" "$PROBE")
 if [ -n "$missing" ]; then
 	skip "$missing is not installed (make deps, make test-bins)" "deny e2e"
 	tap_done
@@ -56,6 +57,39 @@ for dialect in fdset drive-fd; do
 		grep -qx "open $E2E_TMP/images/base.qcow2: EACCES" "$E2E_TMP/out"
 	ok $? "deny/$dialect: open() fails with EACCES" || diag "$(cat "$E2E_TMP/out")"
 done
+
+# What a deny emulator can still do by path (stat, exec, connect): its
+# jail holds nothing to do it to, only /proc and its runtime directory
+# (with the broker it holds /usr, the allowlist and devices).
+if [ "$(id -u)" = 0 ]; then
+	ldconfig=$(command -v ldconfig || echo /usr/sbin/ldconfig)
+	cat >"$E2E_TMP/view.ini" <<-INI
+	[vmseal]
+	version = 1
+	name = deny-view
+	[emulator]
+	binary = $PROBE
+	args = stat /usr stat /dev/null stat /etc/ld.so.cache stat $(e2e_run_dir deny-view) stat /proc/self exec $ldconfig
+	[sandbox]
+	policy = deny
+	user = $E2E_USER
+	INI
+	"$VMSEAL" run "$E2E_TMP/view.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+	ok $? "deny: the probe ran in the jail" || diag "$(cat "$E2E_TMP/err")"
+	for p in /usr /dev/null /etc/ld.so.cache; do
+		grep -qx "stat $p: ENOENT" "$E2E_TMP/out"
+		ok $? "deny: the jail does not show $p" || diag "$(cat "$E2E_TMP/out")"
+	done
+	grep -qx "exec $ldconfig: ENOENT" "$E2E_TMP/out"
+	ok $? "deny: a static program of the host cannot be executed" ||
+		diag "$(cat "$E2E_TMP/out")"
+	grep -qx "stat $(e2e_run_dir deny-view): OK" "$E2E_TMP/out" &&
+		grep -qx "stat /proc/self: OK" "$E2E_TMP/out"
+	ok $? "deny: its runtime directory and /proc are there" ||
+		diag "$(cat "$E2E_TMP/out")"
+else
+	skip "the jail needs vmseal to run as root" "deny view"
+fi
 
 write_ini kill fdset
 "$VMSEAL" run "$E2E_TMP/guest.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"

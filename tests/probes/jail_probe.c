@@ -10,6 +10,8 @@
  *   open PATH               open(2) read-only (in the jail the kernel
  *                           answers it, not the broker)
  *   readlink PATH           e.g. /proc/PID/exe of a host process
+ *   exec PATH               execv(2) of PATH --version (a line only when
+ *                           it failed: the probe is gone once it worked)
  *   kill PID SIG            kill(2) (SIG 0: only whether it could)
  *   kill-parent SIG         kill(2) of the parent, when it can be seen
  *   sleep SECONDS           stays alive (for the death signal tests)
@@ -110,6 +112,12 @@ int main(int argc, char **argv)
 			result(a, v, fd < 0 ? -1 : 0);
 			if (fd >= 0)
 				close(fd);
+			i++;
+		} else if (!strcmp(a, "exec")) {
+			char *const args[] = { (char *)v, "--version", NULL };
+
+			execv(v, args);
+			result(a, v, -1);
 			i++;
 		} else if (!strcmp(a, "readlink")) {
 			ssize_t n = readlink(v, buf, sizeof(buf));

@@ -2,7 +2,8 @@
 /*
  * launcher/confine.c: what the jail and Landlock show for a config and a
  * command line (devices only when the arguments use them, the runtime
- * directory read-write, /usr and the allowlist read-only), when there is
+ * directory read-write, /usr and the allowlist read-only; under deny and
+ * kill the binary alone), when there is
  * no jail, and the refusal of a chain member the emulator could read by
  * path.
  */
@@ -82,6 +83,39 @@ static void test_devices(void)
 	   "-enable-kvm, -nic bridge: kvm and tun only");
 	confine_release(&c);
 	config_free(cfg);
+}
+
+/* deny and kill: the binary, /proc and the runtime directory, no more. */
+static void test_no_opens(void)
+{
+	static const char *const policies[] = { "deny", "kill" };
+	char *kvm[] = { "qemu", "-accel", "kvm", NULL };
+
+	for (size_t i = 0; i < 2; i++) {
+		char text[128];
+		struct guest_config *cfg;
+		struct confine c = CONFINE_INIT;
+		struct allowlist al = { 0 };
+
+		snprintf(text, sizeof(text),
+			 HDR "[sandbox]\npolicy = %s\nallow = /etc\n",
+			 policies[i]);
+		cfg = load(text);
+		if (!cfg)
+			continue;
+		confine_plan(&c, cfg, kvm, "/usr/bin/qemu-system-x86_64", &al,
+			     "/run/vmseal/g", false, NULL);
+		ok(c.ro.n == 1 && strstr(c.ro.v[0], "qemu-system-x86_64") &&
+			   !c.system_links,
+		   "%s: the binary alone read-only, no /usr, no allow =, no /bin or /lib links",
+		   policies[i]);
+		ok(c.devs.n == 0, "%s: no device node, -accel kvm or not",
+		   policies[i]);
+		ok(has(&c.rw, "/run/vmseal/g") && c.rw.n == 1,
+		   "%s: the runtime directory read-write", policies[i]);
+		confine_release(&c);
+		config_free(cfg);
+	}
 }
 
 static void test_layers(void)
@@ -191,6 +225,7 @@ out:
 int main(void)
 {
 	test_devices();
+	test_no_opens();
 	test_layers();
 	test_images();
 	return tap_done();
