@@ -59,6 +59,47 @@ add_row() { # FIGURE UNIT VSTATS BSTATS RATIO GOAL MET
 ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 meets() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {
 	if (op == "le") print (r <= g ? "yes" : "NO"); else print (r >= g ? "yes" : "NO") }'; }
+# ratios VS BS: "R med, R min" of two "min median max".
+ratios() {
+	echo "$(ratio_of "$(cut -d' ' -f2 <<<"$1")" "$(cut -d' ' -f2 <<<"$2")") med, $(ratio_of "${1%% *}" "${2%% *}") min"
+}
+# boot_ci "V..." "B...": "LO HI", where 95 % of the ratios of medians
+# fall when both sides' runs are resampled (2000 times, a fixed seed): how
+# far the median ratio of this many rounds moves on this machine by
+# chance alone.  The median is stats' own (the lower one).
+boot_ci() {
+	awk -v a="$1" -v b="$2" '
+	function med(x, n,   i, j, t) {
+		for (i = 2; i <= n; i++) {
+			t = x[i]
+			for (j = i - 1; j >= 1 && x[j] > t; j--)
+				x[j + 1] = x[j]
+			x[j + 1] = t
+		}
+		return x[int((n + 1) / 2)]
+	}
+	BEGIN {
+		srand(13); na = split(a, A, " "); nb = split(b, B, " ")
+		for (r = 1; r <= 2000; r++) {
+			for (i = 1; i <= na; i++) X[i] = A[int(rand() * na) + 1]
+			for (i = 1; i <= nb; i++) Y[i] = B[int(rand() * nb) + 1]
+			R[r] = med(X, na) / med(Y, nb)
+		}
+		med(R, 2000)
+		printf "%.3f %.3f\n", R[50], R[1951]
+	}'
+}
+# verdict LO HI GOAL: yes when the whole interval is within the goal, NO
+# when the whole interval is beyond it; else this run cannot tell.
+verdict() {
+	if [ "$(meets "$2" "$3" le)" = yes ]; then
+		echo yes
+	elif [ "$(meets "$1" "$3" le)" = NO ]; then
+		echo NO
+	else
+		echo unresolved
+	fi
+}
 
 # --- the guest: a 3-level chain of 256 MiB, every layer written ---------
 echo "bench: making a 3-level 256 MiB chain ..." >&2
@@ -110,14 +151,15 @@ layers=$("$VMSEAL" check "$t/guest.ini" 2>/dev/null |
 	paste -sd ',' - | sed 's/,/, /g')
 echo "bench: guest launch and sequential read, $REPS runs each ($layers) ..." >&2
 vl=() bl=() vr=() br=() rss=()
-for ((i = 0; i < REPS; i++)); do
-	# Alternating, so drift in the machine's load hits both sides.
+launch_vmseal() {
 	line=$("$LAUNCH" "$t/run/bench/qmp.sock" --hmp "$hmp" -- \
 		"$VMSEAL" run "$t/guest.ini" 2>>"$t/vmseal.err")
 	vl+=("$(field launch_ms "$line")") vr+=("$(field hmp_ms "$line")")
 	rss+=("$(field rss_kb "$line")")
-	# The baseline: the same QEMU command line (with -sandbox) opening
-	# the chain by path, as the same user, without vmseal.
+}
+# The baseline: the same QEMU command line (with -sandbox) opening the
+# chain by path, as the same user, without vmseal.
+launch_bare() {
 	line=$("$LAUNCH" "$t/bare/qmp.sock" --hmp "$hmp" -- \
 		/usr/bin/setpriv --reuid="$(id -u "$USER_")" --regid="$(id -g "$USER_")" --clear-groups \
 		"$QEMU" $args -sandbox "$sandbox" \
@@ -125,12 +167,23 @@ for ((i = 0; i < REPS; i++)); do
 		-blockdev "driver=file,node-name=f0,filename=$img/top.qcow2" \
 		-blockdev driver=qcow2,node-name=root,file=f0 2>>"$t/bare.err")
 	bl+=("$(field launch_ms "$line")") br+=("$(field hmp_ms "$line")")
+}
+for ((i = 0; i < REPS; i++)); do
+	# Alternating, and the side that goes first too, so drift in the
+	# machine's load and what one run leaves behind hit both sides.
+	if ((i % 2 == 0)); then
+		launch_vmseal
+		launch_bare
+	else
+		launch_bare
+		launch_vmseal
+	fi
 done
 vs=$(stats "${vl[@]}") bs=$(stats "${bl[@]}")
-r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
-rmin=$(ratio_of "${vs%% *}" "${bs%% *}")
+read -r lo hi < <(boot_ci "${vl[*]}" "${bl[*]}")
 add_row "launch to QMP query-status, broker, 3-level chain ($layers)" ms "$vs" "$bs" \
-	"$r med, $rmin min" "<= 1.03 (median)" "$(meets "$r" 1.03 le)"
+	"$(ratios "$vs" "$bs"), chance alone moves the median ratio within $lo-$hi (95 %)" \
+	"<= 1.03 (median)" "$(verdict "$lo" "$hi" 1.03)"
 vs=$(stats "${vr[@]}") bs=$(stats "${br[@]}")
 r=$(ratio_of "$(cut -d' ' -f2 <<<"$vs")" "$(cut -d' ' -f2 <<<"$bs")")
 add_row "qemu-io read 0 256M through the chain (HMP)" ms "$vs" "$bs" "$r" "<= 1.02" "$(meets "$r" 1.02 le)"
@@ -454,36 +507,6 @@ job_run() {
 }
 # col SIDE KEY: that figure of every round of SIDE.
 col() { awk -v s="$1" -v k="$2" '$1 == s { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' "$t/jobs.raw"; }
-# ratios VS BS: "R med, R min" of two "min median max".
-ratios() {
-	echo "$(ratio_of "$(cut -d' ' -f2 <<<"$1")" "$(cut -d' ' -f2 <<<"$2")") med, $(ratio_of "${1%% *}" "${2%% *}") min"
-}
-# boot_ci "V..." "B...": "LO HI", where 95 % of the ratios of medians
-# fall when both sides' runs are resampled (2000 times, a fixed seed): how
-# far the median ratio of this many rounds moves on this machine by
-# chance alone.  The median is stats' own (the lower one).
-boot_ci() {
-	awk -v a="$1" -v b="$2" '
-	function med(x, n,   i, j, t) {
-		for (i = 2; i <= n; i++) {
-			t = x[i]
-			for (j = i - 1; j >= 1 && x[j] > t; j--)
-				x[j + 1] = x[j]
-			x[j + 1] = t
-		}
-		return x[int((n + 1) / 2)]
-	}
-	BEGIN {
-		srand(13); na = split(a, A, " "); nb = split(b, B, " ")
-		for (r = 1; r <= 2000; r++) {
-			for (i = 1; i <= na; i++) X[i] = A[int(rand() * na) + 1]
-			for (i = 1; i <= nb; i++) Y[i] = B[int(rand() * nb) + 1]
-			R[r] = med(X, na) / med(Y, nb)
-		}
-		med(R, 2000)
-		printf "%.3f %.3f\n", R[50], R[1951]
-	}'
-}
 # A job: under vmseal through the gate, and QEMU alone by path, each on a
 # fresh copy of the chain; JOB_REPS rounds, the side that goes first
 # alternating, so drift in the machine's load and whatever one run leaves
@@ -506,12 +529,8 @@ job_rows() { # NAME JSON
 	fi
 	[ -n "${JOB_RAW:-}" ] && { echo "# $1"; cat "$t/jobs.raw"; } >>"$JOB_RAW"
 	vs=$(stats $(col vmseal job_ms)) bs=$(stats $(col qemu job_ms))
-	# Met only when the whole interval is within the goal, missed only
-	# when the whole interval is beyond it; else this run cannot tell.
 	read -r lo hi < <(boot_ci "$(col vmseal job_ms)" "$(col qemu job_ms)")
-	met=unresolved
-	[ "$(meets "$hi" 1.02 le)" = yes ] && met=yes
-	[ "$(meets "$lo" 1.02 le)" = NO ] && met=NO
+	met=$(verdict "$lo" "$hi" 1.02)
 	add_row "gate: $1, vmseal (descriptors) vs QEMU alone (by path), $JOB_REPS alternating rounds, load $l0 to $l1" \
 		ms "$vs" "$bs" "$(ratios "$vs" "$bs"), chance alone moves the median ratio within $lo-$hi (95 %)" \
 		"<= 1.02 (median)" "$met"
