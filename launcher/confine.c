@@ -65,7 +65,9 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 	 */
 	bool opens = cfg->policy == VS_POLICY_BROKER;
 
-	if (!al && opens) {
+	if (!opens) {
+		al = NULL;
+	} else if (!al) {
 		run_allowlist(cfg, &own);
 		al = &own;
 	}
@@ -211,7 +213,12 @@ void confine_report(FILE *f, const struct confine *c)
 {
 	char ll[160];
 
-	if (c->jailed)
+	if (c->jailed && !c->system_links)
+		fprintf(f, "jail: on: mount, PID, IPC and UTS namespaces, network %s; "
+			   "root of the emulator binary, the runtime directory and its own /proc, nothing else (policy %s: no open succeeds)\n",
+			c->new_net ? "none (a namespace of its own)" : "host",
+			vs_policy_name(c->policy));
+	else if (c->jailed)
 		fprintf(f, "jail: on: mount, PID, IPC and UTS namespaces, network %s; "
 			   "root of %zu read-only trees, %zu devices, the runtime directory, its own /proc\n",
 			c->new_net ? "none (a namespace of its own)" : "host",

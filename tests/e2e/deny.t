@@ -74,6 +74,9 @@ if [ "$(id -u)" = 0 ]; then
 	policy = deny
 	user = $E2E_USER
 	INI
+	"$VMSEAL" check "$E2E_TMP/view.ini" >"$E2E_TMP/check" 2>&1
+	grep -q '^jail: on: .*root of the emulator binary, the runtime directory and its own /proc, nothing else (policy deny' "$E2E_TMP/check"
+	ok $? "deny: vmseal check says what the jail holds" || diag "$(cat "$E2E_TMP/check")"
 	"$VMSEAL" run "$E2E_TMP/view.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
 	ok $? "deny: the probe ran in the jail" || diag "$(cat "$E2E_TMP/err")"
 	for p in /usr /dev/null /etc/ld.so.cache; do
