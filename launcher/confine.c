@@ -213,7 +213,7 @@ void confine_report(FILE *f, const struct confine *c)
 {
 	char ll[160];
 
-	if (c->jailed && !c->system_links)
+	if (c->jailed && c->policy != VS_POLICY_BROKER)
 		fprintf(f, "jail: on: mount, PID, IPC and UTS namespaces, network %s; "
 			   "root of the emulator binary, the runtime directory and its own /proc, nothing else (policy %s: no open succeeds)\n",
 			c->new_net ? "none (a namespace of its own)" : "host",

@@ -17,6 +17,7 @@
 #include "launcher/identity.h"
 #include "launcher/plan.h"
 #include "launcher/record_use.h"
+#include "launcher/interp.h"
 #include "launcher/report.h"
 #include "launcher/run.h"
 #include "launcher/rundir.h"
@@ -34,6 +35,8 @@ static int load(const char *file, struct guest_config **cfg)
 			  (*cfg)->binary);
 		return run_fail(&err, EXIT_NOEXEC);
 	}
+	if (interp_check((*cfg)->policy, (*cfg)->binary, &err) < 0)
+		return run_fail(&err, EXIT_NOEXEC);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "launcher/identity.h"
 #include "launcher/log.h"
 #include "launcher/run.h"
+#include "launcher/interp.h"
 #include "launcher/rundir.h"
 #include "launcher/wrap.h"
 
@@ -78,6 +79,8 @@ static int wrap(struct guest_config *cfg, const char *emulator,
 			emulator);
 		return EXIT_NOEXEC;
 	}
+	if (interp_check(cfg->policy, emulator, &err) < 0)
+		return run_fail(&err, EXIT_NOEXEC);
 	free(cfg->binary);
 	cfg->binary = xstrdup(emulator);
 	rc = wrap_build(cfg, emulator, args, &w, &err);

@@ -3,7 +3,9 @@
 # policy = deny and policy = kill, with a statically linked stand-in
 # emulator (tests/probes/fd_reader.c: under deny even the dynamic loader's
 # opens fail): it inherits exactly the chain's descriptors, reads them,
-# and its open() fails with EACCES (deny) or kills it (kill).
+# and its open() fails with EACCES (deny) or kills it (kill).  A probe
+# attacks what a deny jail still shows (stat, exec, connect by path), and
+# a dynamically linked emulator is refused before anything starts.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib/common.sh"
 
@@ -93,6 +95,22 @@ if [ "$(id -u)" = 0 ]; then
 else
 	skip "the jail needs vmseal to run as root" "deny view"
 fi
+
+# A dynamically linked emulator: its loader could open nothing (and is
+# not in the jail); refused before anything starts, saying so.
+sed "s#^binary = .*#binary = $(type -P true)#" "$E2E_TMP/guest.ini" >"$E2E_TMP/dyn.ini"
+for cmd in check run; do
+	"$VMSEAL" "$cmd" "$E2E_TMP/dyn.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" = 126 ] && grep -q 'needs /.*ld-.* to run, which policy = deny cannot open: it needs a statically linked emulator' "$E2E_TMP/err"
+	ok $? "deny: vmseal $cmd refuses a dynamically linked emulator (126), naming its loader" ||
+		diag "status $rc" "$(cat "$E2E_TMP/err")"
+done
+printf '[vmseal]\nversion = 1\nname = dyn\n[sandbox]\npolicy = kill\n' >"$E2E_TMP/wrap.ini"
+"$VMSEAL" wrap --config "$E2E_TMP/wrap.ini" -- "$(type -P true)" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+rc=$?
+[ "$rc" = 126 ] && grep -q 'which policy = kill cannot open: it needs a statically linked emulator' "$E2E_TMP/err"
+ok $? "kill: vmseal wrap refuses it too" || diag "status $rc" "$(cat "$E2E_TMP/err")"
 
 write_ini kill fdset
 "$VMSEAL" run "$E2E_TMP/guest.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
