@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -98,12 +99,17 @@ int exec_interpreter(const char *path, char *what, size_t len,
 		     struct vs_err *err)
 {
 	unsigned char head[sizeof(Elf64_Ehdr)];
-	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking: a FIFO named as the emulator must not hang us. */
+	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+					 O_NONBLOCK);
+	struct stat st;
 	ssize_t got;
 	int rc;
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return vs_errnof(err, errno, "emulator %s", path);
+	if (!S_ISREG(st.st_mode))
+		return 0; /* exec refuses it, and says so */
 	got = pread(fd, head, sizeof(head), 0);
 	if (got < 0)
 		return vs_errnof(err, errno, "emulator %s", path);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "launcher/interp.h"
@@ -132,6 +133,16 @@ int main(void)
 	is_int(needs(put("text", "hello\n", 6), what), 0, "neither: nothing");
 	is_int(needs("/nonexistent/emulator", what), -ENOENT,
 	       "missing: -ENOENT");
+	{
+		char fifo[256];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+		if (mkfifo(fifo, 0755) < 0)
+			tap_diag("mkfifo: %m");
+		is_int(needs(fifo, what), 0,
+		       "a FIFO: nothing, at once (no wait for a writer)");
+		unlink(fifo);
+	}
 
 	is_int(needs("/usr/bin/true", what), 1, "/usr/bin/true needs a loader");
 	has_str(what, "ld-", "its loader's name");
