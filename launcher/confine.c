@@ -94,8 +94,14 @@ void confine_plan(struct confine *c, const struct guest_config *cfg,
 		c->ro_real[c->ro.n] = realpath("/usr", NULL);
 		strv_push(&c->ro, "/usr");
 	}
+	/*
+	 * The binary as spelled, resolved: the jail binds the file at its
+	 * real path and, where the spelling is a link, at the spelling too,
+	 * which is what the child executes (a link outside the jail's trees
+	 * would be missing there).
+	 */
 	c->ro_real[c->ro.n] = real_bin ? xstrdup(real_bin) : NULL;
-	strv_push(&c->ro, real_bin ? real_bin : binary);
+	strv_push(&c->ro, binary);
 	for (size_t i = 0; al && i < al->n; i++) {
 		const struct allow_entry *e = &al->e[i];
 

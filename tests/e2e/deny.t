@@ -92,6 +92,15 @@ if [ "$(id -u)" = 0 ]; then
 		grep -qx "stat /proc/self: OK" "$E2E_TMP/out"
 	ok $? "deny: its runtime directory and /proc are there" ||
 		diag "$(cat "$E2E_TMP/out")"
+	# Named through a link elsewhere: bound at that path too.
+	mkdir -p "$E2E_TMP/links"
+	ln -s "$PROBE" "$E2E_TMP/links/emu"
+	sed "s#^binary = .*#binary = $E2E_TMP/links/emu#" "$E2E_TMP/view.ini" >"$E2E_TMP/link.ini"
+	"$VMSEAL" run "$E2E_TMP/link.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+	rc=$?
+	[ "$rc" = 0 ] && grep -qx "stat /usr: ENOENT" "$E2E_TMP/out"
+	ok $? "deny: an emulator named through a link outside the jail runs" ||
+		diag "status $rc" "$(cat "$E2E_TMP/err")"
 else
 	skip "the jail needs vmseal to run as root" "deny view"
 fi

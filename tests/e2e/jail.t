@@ -234,4 +234,15 @@ rc=$?
 [ $rc = 66 ] && grep -q "lies beneath $E2E_TMP/fw" "$E2E_TMP/c1.out"
 ok $? "an image beneath an allowlisted tree is refused (66)" || diag "rc $rc: $(cat "$E2E_TMP/c1.out")"
 
+# The emulator named through a link outside every tree the jail holds:
+# the jail binds the file at that path too, so the exec finds it.
+mkdir -p "$E2E_TMP/links"
+ln -s "$QEMU" "$E2E_TMP/links/qemu"
+write_ini l1 "$E2E_TMP/links/qemu" "-version" "user = $E2E_USER"
+"$VMSEAL" run "$E2E_TMP/l1.ini" >"$E2E_TMP/l1.out" 2>"$E2E_TMP/l1.err"
+rc=$?
+[ $rc = 0 ] && grep -q '^QEMU emulator version' "$E2E_TMP/l1.out"
+ok $? "an emulator named through a link outside the jail's trees runs" ||
+	diag "rc $rc: $(cat "$E2E_TMP/l1.err")"
+
 tap_done
