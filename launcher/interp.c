@@ -64,7 +64,8 @@ static int elf_loader(int fd, const unsigned char *ehdr, size_t got,
 					     offsetof(Elf32_Ehdr, e_phentsize)));
 	phnum = u16(&v, ehdr + (v.wide ? offsetof(Elf64_Ehdr, e_phnum) :
 				       offsetof(Elf32_Ehdr, e_phnum)));
-	if (phentsize < need || phnum > MAX_PHNUM)
+	/* Offsets past what a file can hold: exec refuses such a file. */
+	if (phentsize < need || phnum > MAX_PHNUM || phoff > INT64_MAX / 2)
 		return 0;
 	for (uint16_t i = 0; i < phnum; i++) {
 		unsigned char ph[sizeof(Elf64_Phdr)];
@@ -82,6 +83,8 @@ static int elf_loader(int fd, const unsigned char *ehdr, size_t got,
 			       u32(&v, ph + offsetof(Elf32_Phdr, p_offset));
 		size = v.wide ? u64(&v, ph + offsetof(Elf64_Phdr, p_filesz)) :
 				u32(&v, ph + offsetof(Elf32_Phdr, p_filesz));
+		if (off > INT64_MAX / 2)
+			return 0;
 		if (size >= len)
 			size = len - 1;
 		n = pread(fd, what, (size_t)size, (off_t)off);

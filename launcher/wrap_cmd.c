@@ -15,9 +15,9 @@
 #include "launcher/commands.h"
 #include "launcher/exitcode.h"
 #include "launcher/identity.h"
+#include "launcher/interp.h"
 #include "launcher/log.h"
 #include "launcher/run.h"
-#include "launcher/interp.h"
 #include "launcher/rundir.h"
 #include "launcher/wrap.h"
 

@@ -10,6 +10,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,10 @@ int main(void)
 	is_str(what, "/lib/ld-linux.so.2", "32-bit: its path");
 	n = elf64(buf, false, false, 2);
 	is_int(needs(put("static", buf, n), what), 0, "no PT_INTERP: nothing");
+	n = elf64(buf, false, true, 2);
+	memset(buf + offsetof(Elf64_Ehdr, e_phoff), 0xff, 8);
+	is_int(needs(put("phoff", buf, n), what), 0,
+	       "a table offset past any file: nothing, no error");
 	n = elf64(buf, false, true, 0xffff);
 	is_int(needs(put("phnum", buf, n), what), 0,
 	       "65535 program headers: not read (exec refuses such a file)");
@@ -163,7 +168,7 @@ int main(void)
 			    &err), -ENOEXEC, "kill: a script is refused");
 	vs_err_clear(&err);
 
-	for (const char *f = "le64\0be64\0le32\0static\0phnum\0short\0script\0text\0";
+	for (const char *f = "le64\0be64\0le32\0static\0phoff\0phnum\0short\0script\0text\0";
 	     *f; f += strlen(f) + 1) {
 		char p[256];
 
