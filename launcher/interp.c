@@ -52,6 +52,9 @@ static int elf_loader(int fd, const unsigned char *ehdr, size_t got,
 			      .wide = ehdr[EI_CLASS] == ELFCLASS64 };
 	size_t ehsize = v.wide ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
 	size_t need = v.wide ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	/* The table a block at a time: one read for a usual program. */
+	unsigned char tab[64 * sizeof(Elf64_Phdr)];
+	const size_t per = sizeof(tab) / need;
 	uint64_t phoff;
 	uint16_t phentsize, phnum;
 
@@ -64,19 +67,26 @@ static int elf_loader(int fd, const unsigned char *ehdr, size_t got,
 					     offsetof(Elf32_Ehdr, e_phentsize)));
 	phnum = u16(&v, ehdr + (v.wide ? offsetof(Elf64_Ehdr, e_phnum) :
 				       offsetof(Elf32_Ehdr, e_phnum)));
-	/* Offsets past what a file can hold: exec refuses such a file. */
-	if (phentsize < need || phnum > MAX_PHNUM || phoff > INT64_MAX / 2)
+	/*
+	 * Entries of another size, or offsets past what a file can hold:
+	 * exec refuses such a file (and says so).
+	 */
+	if (phentsize != need || phnum > MAX_PHNUM || phoff > INT64_MAX / 2)
 		return 0;
-	for (uint16_t i = 0; i < phnum; i++) {
-		unsigned char ph[sizeof(Elf64_Phdr)];
+	for (size_t i = 0; i < phnum; i++) {
+		const unsigned char *ph = tab + (i % per) * need;
 		uint64_t off, size;
 		ssize_t n;
 
-		n = pread(fd, ph, need, (off_t)(phoff + (uint64_t)i * phentsize));
-		if (n < 0)
-			return -errno;
-		if ((size_t)n < need)
-			return 0;
+		if (i % per == 0) {
+			size_t k = phnum - i < per ? phnum - i : per;
+
+			n = pread(fd, tab, k * need, (off_t)(phoff + i * need));
+			if (n < 0)
+				return -errno;
+			if ((size_t)n < k * need)
+				return 0;
+		}
 		if (u32(&v, ph) != PT_INTERP)
 			continue;
 		off = v.wide ? u64(&v, ph + offsetof(Elf64_Phdr, p_offset)) :

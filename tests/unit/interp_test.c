@@ -66,6 +66,32 @@ static size_t elf64(unsigned char *buf, bool be, bool interp, uint16_t phnum)
 	return off + strlen(ld) + 1;
 }
 
+/* n PT_LOADs, PT_INTERP last: a table longer than one read. */
+static size_t elf64_long(unsigned char *buf, uint16_t n)
+{
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph = { 0 };
+	const char *ld = "/lib/ld-far.so.1";
+	size_t off = sizeof(eh) + (size_t)n * sizeof(ph);
+
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_phoff = htole64(sizeof(eh));
+	eh.e_phentsize = htole16(sizeof(ph));
+	eh.e_phnum = htole16(n);
+	memcpy(buf, &eh, sizeof(eh));
+	ph.p_type = htole32(PT_LOAD);
+	for (uint16_t i = 0; i + 1 < n; i++)
+		memcpy(buf + sizeof(eh) + i * sizeof(ph), &ph, sizeof(ph));
+	ph.p_type = htole32(PT_INTERP);
+	ph.p_offset = htole64(off);
+	ph.p_filesz = htole64(strlen(ld) + 1);
+	memcpy(buf + sizeof(eh) + (size_t)(n - 1) * sizeof(ph), &ph, sizeof(ph));
+	memcpy(buf + off, ld, strlen(ld) + 1);
+	return off + strlen(ld) + 1;
+}
+
 static size_t elf32(unsigned char *buf)
 {
 	Elf32_Ehdr eh = { 0 };
@@ -98,7 +124,7 @@ static int needs(const char *path, char *what)
 
 int main(void)
 {
-	unsigned char buf[512];
+	static unsigned char buf[8192];
 	char what[256];
 	const char *build = getenv("E2E_BUILD");
 	char standin[512];
@@ -121,6 +147,10 @@ int main(void)
 	is_str(what, "/lib/ld-linux.so.2", "32-bit: its path");
 	n = elf64(buf, false, false, 2);
 	is_int(needs(put("static", buf, n), what), 0, "no PT_INTERP: nothing");
+	n = elf64_long(buf, 100);
+	is_int(needs(put("long", buf, n), what), 1,
+	       "PT_INTERP 100th of 100 (past the first read of the table)");
+	is_str(what, "/lib/ld-far.so.1", "its path");
 	n = elf64(buf, false, true, 2);
 	memset(buf + offsetof(Elf64_Ehdr, e_phoff), 0xff, 8);
 	is_int(needs(put("phoff", buf, n), what), 0,
@@ -168,7 +198,7 @@ int main(void)
 			    &err), -ENOEXEC, "kill: a script is refused");
 	vs_err_clear(&err);
 
-	for (const char *f = "le64\0be64\0le32\0static\0phoff\0phnum\0short\0script\0text\0";
+	for (const char *f = "le64\0be64\0le32\0static\0long\0phoff\0phnum\0short\0script\0text\0";
 	     *f; f += strlen(f) + 1) {
 		char p[256];
 
