@@ -1813,11 +1813,7 @@ int gate_open(const struct gate_setup *st, struct gate **out, int *peer,
 		g->allow_blockdev = true;
 	}
 	g->run_base = xstrdup(st->run_base ? st->run_base : rundir_base());
-	g->changed = st->changed;
-	g->changed_arg = st->changed_arg;
-	g->label_use = st->label_use;
-	g->label_drop = st->label_drop;
-	g->label_arg = st->label_arg;
+	g->hooks = st->hooks;
 	g->writable_fd = st->live_fd >= 0 ?
 				 fcntl(st->live_fd, F_DUPFD_CLOEXEC, 3) :
 				 -1;

@@ -36,17 +36,8 @@ struct gate_change {
 };
 struct guest_config;
 
-struct gate_setup {
-	const struct guest_config *cfg;
-	const struct plan *plan;
-	const char *name;
-	int run_dir_fd;		/* RUN/NAME, O_DIRECTORY */
-	const char *run_dir;	/* its path */
-	gid_t group;		/* [monitor] group: socket mode 0660; or -1 */
-	int qemu_fd;		/* the number QEMU's end gets */
-	const char *run_base;	/* RUN; NULL: rundir_base() */
-	/* RUN/.chains/NAME (record_use.c), where new writable images go */
-	int live_fd;
+/* What the gate tells its owner; gate_setup's are the gate's for its life. */
+struct gate_hooks {
 	/*
 	 * Called after a snapshot, a finished job, a hot-plug or detach
 	 * with each disk's active layer, and after a media change with the
@@ -64,6 +55,20 @@ struct gate_setup {
 			 char *why, size_t n);
 	void (*label_drop)(void *arg, int fd, const char *path);
 	void *label_arg;
+};
+
+struct gate_setup {
+	const struct guest_config *cfg;
+	const struct plan *plan;
+	const char *name;
+	int run_dir_fd;		/* RUN/NAME, O_DIRECTORY */
+	const char *run_dir;	/* its path */
+	gid_t group;		/* [monitor] group: socket mode 0660; or -1 */
+	int qemu_fd;		/* the number QEMU's end gets */
+	const char *run_base;	/* RUN; NULL: rundir_base() */
+	/* RUN/.chains/NAME (record_use.c), where new writable images go */
+	int live_fd;
+	struct gate_hooks hooks;
 	/*
 	 * Wrap mode (vmseal wrap under libvirt): the caller's listening
 	 * socket (its monitor) instead of RUN/NAME/monitor.sock, files opened
@@ -95,7 +100,7 @@ void gate_handle(struct gate *g, const struct pollfd *p, size_t n);
 void gate_close(struct gate *g);
 
 /*
- * gate_setup.changed for `run`: pins the disk's new chain in the config's
+ * gate_hooks.changed for `run`: pins the disk's new chain in the config's
  * chain record (arg: the guest_config), so the next start begins at the
  * active layer; a hot-plugged disk or a medium joins the record while it
  * is there (gate_record.c).

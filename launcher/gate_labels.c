@@ -6,7 +6,7 @@
  * job writes gets the image label, and a file whose last node QEMU
  * deletes (the members a stream or commit dropped, a detached disk) gets
  * its previous label back.  The labels themselves are launcher/labels.c's
- * (gate_setup.label_use and label_drop).
+ * (gate_hooks.label_use and label_drop).
  */
 #include <sys/stat.h>
 
@@ -15,9 +15,10 @@
 int gate_label_use(struct gate *g, int fd, const char *path, bool writable,
 		   char *why, size_t n)
 {
-	if (!g->label_use)
+	if (!g->hooks.label_use)
 		return 0;
-	return g->label_use(g->label_arg, fd, path, writable, why, n);
+	return g->hooks.label_use(g->hooks.label_arg, fd, path, writable, why,
+				  n);
 }
 
 /* Whether set s is on the same file as (dev, ino). */
@@ -35,7 +36,7 @@ void gate_label_node_gone(struct gate *g, const char *node)
 	struct fdset *s = n && n->set ? gate_set_find(g, n->set) : NULL;
 	struct stat st;
 
-	if (!g->label_drop || !s || s->opath < 0 || fstat(s->opath, &st) < 0)
+	if (!g->hooks.label_drop || !s || s->opath < 0 || fstat(s->opath, &st) < 0)
 		return;
 	/* Another node on the same file (the same image added twice). */
 	for (size_t i = 0; i < g->nnodes; i++) {
@@ -44,5 +45,5 @@ void gate_label_node_gone(struct gate *g, const char *node)
 		if (o != n && o->set && same_file(gate_set_find(g, o->set), &st))
 			return;
 	}
-	g->label_drop(g->label_arg, s->opath, s->path);
+	g->hooks.label_drop(g->hooks.label_arg, s->opath, s->path);
 }

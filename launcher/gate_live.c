@@ -4,7 +4,7 @@
  * runs: hot-plugged disks (vmseal attach's x-vmseal-disk-add, or a
  * client's device_add on a node it added through the gate, as libvirt
  * does), their detach, and what the removable devices' trays hold.  Each
- * change is told to whoever keeps the chain record (gate_setup.changed).
+ * change is told to whoever keeps the chain record (gate_hooks.changed).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +22,10 @@
 static void tell(struct gate *g, const char *disk, const char *active,
 		 const char *format, bool medium)
 {
-	if (g->changed)
-		g->changed(g->changed_arg,
-			   &(struct gate_change){ disk, active, format, medium });
+	if (g->hooks.changed)
+		g->hooks.changed(g->hooks.changed_arg,
+				 &(struct gate_change){ disk, active, format,
+							medium });
 }
 
 /* Disk k's active layer, when the gate knows its file and driver. */

@@ -131,14 +131,8 @@ struct gate {
 	struct strv media_dev, media_path;
 	struct job *jobs;
 	size_t njobs;
-	/* Told when a disk's chain changed (the chain record). */
-	void (*changed)(void *arg, const struct gate_change *c);
-	void *changed_arg;
-	/* SELinux labels of the files it hands QEMU (gate_setup's). */
-	int (*label_use)(void *arg, int fd, const char *path, bool writable,
-			 char *why, size_t n);
-	void (*label_drop)(void *arg, int fd, const char *path);
-	void *label_arg;
+	/* The chain record and SELinux labels: gate_setup's. */
+	struct gate_hooks hooks;
 };
 
 /* A block job the gate saw start: what its end changes in the graph. */

@@ -42,7 +42,7 @@ int labels_prepare(struct labels *l, const struct guest_config *cfg,
 		   const struct plan *p, const char *run_dir);
 
 /*
- * The monitor gate's gate_setup.label_use and label_drop (arg: the
+ * The monitor gate's gate_hooks.label_use and label_drop (arg: the
  * struct labels): a file QEMU takes up while it runs gets the label a
  * member with the same access got at launch; one it let go of gets its
  * previous label back.  Nothing while no session is active.

@@ -371,12 +371,14 @@ static int prepare_gate(struct run *r, const struct guest_config *cfg)
 			   r->plan.n_fds,
 		.run_base = r->opts->run_dir,
 		.live_fd = r->live.fd,
-		.changed = gate_record_pin,
-		.changed_arg = (void *)cfg,
-		/* Under libvirt (wrap mode) its security driver labels. */
-		.label_use = labels_gate_use,
-		.label_drop = labels_gate_drop,
-		.label_arg = &r->labels,
+		.hooks = {
+			.changed = gate_record_pin,
+			.changed_arg = (void *)cfg,
+			/* Under libvirt (wrap mode) its security driver labels. */
+			.label_use = labels_gate_use,
+			.label_drop = labels_gate_drop,
+			.label_arg = &r->labels,
+		},
 		.listen_fd = -1,
 	};
 
