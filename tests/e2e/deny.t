@@ -115,6 +115,9 @@ for cmd in check run; do
 	ok $? "deny: vmseal $cmd refuses a dynamically linked emulator (126), naming its loader" ||
 		diag "status $rc" "$(cat "$E2E_TMP/err")"
 done
+"$VMSEAL" argv "$E2E_TMP/dyn.ini" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+ok $? "deny: vmseal argv still prints the command line it would refuse to run" ||
+	diag "$(cat "$E2E_TMP/err")"
 printf '[vmseal]\nversion = 1\nname = dyn\n[sandbox]\npolicy = kill\n' >"$E2E_TMP/wrap.ini"
 "$VMSEAL" wrap --config "$E2E_TMP/wrap.ini" -- "$(type -P true)" >"$E2E_TMP/out" 2>"$E2E_TMP/err"
 rc=$?
